@@ -1,0 +1,1 @@
+"""The response engine: pure Python, no Django. See engine/engine.py for the entry point."""

@@ -1,0 +1,155 @@
+"""The embedded default provider: deterministic rules instead of a model. No key, no network.
+
+It answers the engine's own schemas (prompts.*_SCHEMA_NAME) from the structured payload the engine
+puts in GenerationRequest.hints["payload"], so every feature can be demonstrated, and a
+strict-canned agent can run in production, without any LLM.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from engine import prompts
+from engine.composition import local_fluid_reply
+from engine.errors import NLPSchemaError
+from engine.matching import local_applies
+from engine.ports import GenerationRequest, GenerationResult, ModerationResult, Usage
+from engine.text import cosine, features, hashed_embedding
+from engine.types import Criticality
+
+# A template is "what the reply should say" when it shares this much with the intended content;
+# chosen on the strict-canned cases in tests/engine/test_canned.py.
+TEMPLATE_MATCH_THRESHOLD = 0.2
+STREAM_CHUNK_WORDS = 4
+
+
+class LocalNLPService:
+    name = "local"
+    is_local = True
+
+    async def generate(self, request: GenerationRequest) -> GenerationResult:
+        started = time.perf_counter()
+        payload = request.hints.get("payload")
+        if not isinstance(payload, Mapping):
+            raise NLPSchemaError(
+                f"The local provider answers only engine requests with a payload "
+                f"(schema {request.schema_name!r} had none)."
+            )
+        handler = {
+            prompts.DECISION_SCHEMA_NAME: decide,
+            prompts.COMPOSE_SCHEMA_NAME: compose,
+            prompts.CANNED_FLUID_SCHEMA_NAME: compose_or_choose_template,
+            prompts.STRICT_CANNED_SCHEMA_NAME: choose_template,
+        }.get(request.schema_name)
+        if handler is None:
+            raise NLPSchemaError(f"The local provider has no rule for {request.schema_name!r}.")
+        content = handler(payload)
+        return GenerationResult(
+            content=content,
+            usage=Usage(),
+            model="local",
+            duration_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        payload = request.hints.get("payload") or {}
+        text = compose(payload)["message"]
+        tokens = text.split(" ")
+        for start in range(0, len(tokens), STREAM_CHUNK_WORDS):
+            chunk = " ".join(tokens[start : start + STREAM_CHUNK_WORDS])
+            yield chunk if start == 0 else " " + chunk
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return [list(hashed_embedding(text)) for text in texts]
+
+    async def moderate(self, text: str) -> ModerationResult:
+        return ModerationResult(flagged=False)
+
+
+def decide(payload: Mapping[str, Any]) -> dict[str, Any]:
+    from engine.journeys import local_journey_decisions
+    from engine.tools import local_tool_calls
+
+    guidelines = []
+    for item in payload.get("guidelines", ()):
+        local = item.get("local", {})
+        applies = local_applies(
+            criticality=Criticality(item.get("criticality", "medium")),
+            score=local.get("score", 0.0),
+            latest_score=local.get("latest_score", 0.0),
+            was_applied_before=bool(item.get("previously_applied")),
+            is_continuous=bool(item.get("continuous")),
+            is_customer_dependent=bool(item.get("customer_dependent")),
+        )
+        shared = ", ".join(local.get("shared", ())) or "nothing"
+        guidelines.append(
+            {
+                "id": item["id"],
+                "rationale": f"score {local.get('score', 0.0):.2f}; shares {shared}",
+                "applies": applies,
+            }
+        )
+    applying = {item["id"] for item in guidelines if item["applies"]}
+    journeys = local_journey_decisions(payload)
+    return {
+        "guidelines": guidelines,
+        "journeys": journeys,
+        "tool_calls": local_tool_calls(payload, applying, journeys),
+    }
+
+
+def compose(payload: Mapping[str, Any]) -> dict[str, Any]:
+    draft = local_fluid_reply(payload)
+    if payload.get("mode") == "composited_canned":
+        best = _best_template(payload, draft)
+        if best is not None:
+            return {"message": best["text"]}
+    return {"message": draft}
+
+
+def compose_or_choose_template(payload: Mapping[str, Any]) -> dict[str, Any]:
+    draft = local_fluid_reply(payload)
+    best = _best_template(payload, draft)
+    if best is not None:
+        return {"canned_response_id": best["id"], "message": best["text"]}
+    return {"canned_response_id": "", "message": draft}
+
+
+def choose_template(payload: Mapping[str, Any]) -> dict[str, Any]:
+    best = _best_template(payload, local_fluid_reply(payload))
+    return {"canned_response_id": best["id"] if best else ""}
+
+
+def _best_template(payload: Mapping[str, Any], draft: str) -> Mapping[str, Any] | None:
+    """The approved response closest to what the reply should say, if any is close enough.
+
+    "What it should say" is the matched actions, the tool data and the draft; a template attached
+    to a matched guideline or the current journey step wins ties.
+    """
+    templates = payload.get("canned_responses", ())
+    if not templates:
+        return None
+    intent_parts = [draft]
+    intent_parts += [item.get("action", "") for item in payload.get("guidelines", ())]
+    intent_parts += [str(result.get("data")) for result in payload.get("tool_results", ())]
+    intent_parts += [m.get("parameter", "") for m in payload.get("missing_arguments", ())]
+    intent = " ".join(intent_parts)
+    intent_features = features(intent)
+    intent_vector = hashed_embedding(intent)
+    best: tuple[float, Mapping[str, Any]] | None = None
+    for template in templates:
+        texts = [template.get("text", ""), *template.get("signals", ())]
+        score = 0.0
+        for text in texts:
+            template_features = features(text)
+            overlap = len(template_features & intent_features) / max(1, len(template_features))
+            score = max(score, 0.7 * overlap + 0.3 * max(0.0, cosine(hashed_embedding(text), intent_vector)))
+        if template.get("is_attached"):
+            score += 0.15
+        if best is None or score > best[0]:
+            best = (score, template)
+    if best is None or best[0] < TEMPLATE_MATCH_THRESHOLD:
+        return None
+    return best[1]

@@ -1,0 +1,207 @@
+"""Deterministic text features shared by local matching, argument extraction and canned selection.
+
+No model and no network: tokens are lower-cased, stemmed with a small suffix stripper, and mapped
+to concepts through a synonym lexicon so that "hi" and "greets" meet on the same feature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+WORD_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+STOPWORDS = frozenset(
+    """a about above after again against agent agents all also am an and another any anything are
+    as ask asked asking asks at be because been before being below between both but by can could
+    current currently customer customers d did do does doing done down during each every few for
+    from further get gets give gives had has have having he her here hers herself him himself his
+    how i i'm if im in inquire inquires inquiry into is it it's its itself just know knows let lets
+    like likes ll m make makes may me mention mentioned mentions might mine more most must my myself
+    need needed needs no nor not now of off on once one only onto or other ought our ours ourselves
+    out over own please provide provided provides re regarding related s said same say says shall
+    she should so some something such t take takes tell tells than that the their theirs them
+    themselves then there these they this those through to told too two under until up us user
+    users ve very want wanted wanting wants was we were what when where which while who whom whose
+    why will with without would you your yours yourself yourselves""".split()
+)
+
+# Words that carry meaning on their own but that the stopword list above would drop, or that a
+# condition spells differently from a customer. Each maps to a concept feature ("~greet").
+CONCEPT_LEXICON: Mapping[str, tuple[str, ...]] = {
+    "~greet": (
+        "hi", "hello", "hey", "hiya", "howdy", "greet", "greeting", "greetings", "yo", "salut",
+        "hola", "shalom", "bonjour",
+    ),
+    "~farewell": ("bye", "goodbye", "farewell", "cya"),
+    "~thank": ("thank", "thanks", "thx", "grateful", "appreciate", "cheers"),
+    "~upset": (
+        "upset", "angry", "frustrated", "frustrating", "frustration", "annoyed", "annoying",
+        "furious", "mad", "unhappy", "ridiculous", "terrible", "awful", "horrible", "worst",
+        "disappointed", "complain", "complaint", "outrageous", "unacceptable", "hate",
+    ),
+    "~human": (
+        "human", "person", "representative", "operator", "banker",
+        "staff", "manager", "supervisor",
+    ),
+    "~drink": ("drink", "beverage", "thirsty", "water", "juice", "soda", "coffee", "tea"),
+    "~food": ("food", "hungry", "eat", "meal", "snack", "lunch", "dinner", "breakfast"),
+    "~price": ("price", "cost", "costs", "fee", "fees", "charge", "charges", "expensive", "cheap"),
+    "~cancel": ("cancel", "cancellation", "terminate", "unsubscribe"),
+    "~refund": ("refund", "reimburse", "reimbursement", "moneyback"),
+    "~buy": ("buy", "purchase"),
+    "~help": ("help", "assist", "assistance", "support"),
+    "~lost": ("lost", "lose", "stolen", "missing", "theft", "steal", "stole"),
+    "~agree": ("yes", "yeah", "yep", "sure", "ok", "okay", "confirm", "agree", "correct"),
+    "~decline": ("no", "nope", "decline", "refuse", "nah"),
+}
+
+# Multi-word expressions of a concept, matched on whole words.
+CONCEPT_PHRASES: Mapping[str, str] = {
+    "good morning": "~greet",
+    "good afternoon": "~greet",
+    "good evening": "~greet",
+    "good day": "~greet",
+    "money back": "~refund",
+    "see you": "~farewell",
+    "real person": "~human",
+    "live agent": "~human",
+    "speak to someone": "~human",
+    "talk to someone": "~human",
+}
+
+# Suffixes tried in order; each keeps a stem of at least the given length.
+SUFFIXES: tuple[tuple[str, int], ...] = (
+    ("ments", 4), ("ment", 4), ("ing", 3), ("ed", 3), ("es", 4), ("s", 3),
+)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Strip one common English suffix and a doubled final consonant ("shopping" → "shop")."""
+    for suffix, minimum in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= minimum:
+            if suffix == "s" and word.endswith("ss"):
+                break
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    return word
+
+
+def _build_concept_index() -> dict[str, str]:
+    index: dict[str, str] = {}
+    for concept, words in CONCEPT_LEXICON.items():
+        for word in words:
+            index[word] = concept
+            index[stem(word)] = concept
+    return index
+
+
+CONCEPT_INDEX = _build_concept_index()
+
+
+def words(text: str) -> list[str]:
+    return WORD_PATTERN.findall(text.lower().replace("\u2019", "'"))
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed words that carry meaning (stopwords and one-letter tokens dropped)."""
+    return [stem(word) for word in words(text) if len(word) > 1 and word not in STOPWORDS]
+
+
+def features(text: str, synonyms: tuple[tuple[str, str], ...] = ()) -> frozenset[str]:
+    """Content stems and concept features of `text`, with glossary synonyms made canonical.
+
+    Concept words are looked up before the stopword filter, because "hi" or "yes" is exactly the
+    signal a greeting or confirmation condition needs; a word with a concept contributes the
+    concept only, so "greets" in a condition and "hello" in a message are the same feature.
+    `synonyms` maps a lower-cased word or phrase to its canonical stem (from the glossary).
+    """
+    return _features(text, synonyms)
+
+
+@lru_cache(maxsize=65536)
+def _features(text: str, synonyms: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    mapping = dict(synonyms)
+    found: set[str] = set()
+    tokens = words(text)
+    for word in tokens:
+        stemmed = stem(word)
+        concept = CONCEPT_INDEX.get(word) or CONCEPT_INDEX.get(stemmed)
+        if concept:
+            found.add(concept)
+        elif len(word) > 1 and word not in STOPWORDS:
+            found.add(mapping.get(word) or mapping.get(stemmed) or stemmed)
+    padded = " " + " ".join(tokens) + " "
+    for phrase, concept in CONCEPT_PHRASES.items():
+        if f" {phrase} " in padded:
+            found.add(concept)
+    if mapping:
+        for phrase, canonical in synonyms:
+            if " " in phrase and f" {phrase} " in padded:
+                found.add(canonical)
+    return frozenset(found)
+
+
+EMBEDDING_DIMENSIONS = 256
+
+
+def _bucket(feature: str) -> tuple[int, float]:
+    digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+    value = int.from_bytes(digest, "big")
+    return value % EMBEDDING_DIMENSIONS, 1.0 if (value >> 32) & 1 else -1.0
+
+
+@lru_cache(maxsize=16384)
+def hashed_embedding(text: str) -> tuple[float, ...]:
+    """A deterministic bag-of-features vector: stems, concepts and character trigrams of stems.
+
+    Trigrams let "refinance" and "refinancing" share most of their mass even where the stemmer
+    leaves them apart. The vector is L2-normalised, so a dot product is the cosine.
+    """
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for feature in features(text):
+        index, sign = _bucket(feature)
+        vector[index] += 2.0 * sign
+        if not feature.startswith("~") and len(feature) > 3:
+            padded = f"#{feature}#"
+            for start in range(len(padded) - 2):
+                index, sign = _bucket(padded[start : start + 3])
+                vector[index] += 0.5 * sign
+    norm = math.sqrt(sum(value * value for value in vector)) or 1.0
+    return tuple(value / norm for value in vector)
+
+
+def cosine(left: Iterable[float], right: Iterable[float]) -> float:
+    left_values, right_values = list(left), list(right)
+    if len(left_values) != len(right_values):
+        return 0.0
+    dot = sum(a * b for a, b in zip(left_values, right_values, strict=True))
+    left_norm = math.sqrt(sum(a * a for a in left_values)) or 1.0
+    right_norm = math.sqrt(sum(b * b for b in right_values)) or 1.0
+    return dot / (left_norm * right_norm)
+
+
+def estimate_tokens(text: str) -> int:
+    """o200k token count when bpe_openai is available, else ~4 characters per token."""
+    encoder = _o200k()
+    if encoder is not None:
+        return len(encoder.encode(text))
+    return max(1, len(text) // 4)
+
+
+@lru_cache(maxsize=1)
+def _o200k():  # noqa: ANN202 - the encoder type belongs to an optional package
+    try:
+        import bpe_openai
+    except ImportError:
+        return None
+    try:
+        return bpe_openai.get_encoding("o200k_base")
+    except Exception:  # noqa: BLE001 - any failure just means "estimate instead"
+        return None

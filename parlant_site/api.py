@@ -1,0 +1,58 @@
+"""One error shape for the whole API, and shared API plumbing."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+logger = logging.getLogger(__name__)
+
+
+def _first_message(detail: Any) -> str:
+    """The first human-readable message inside DRF's nested error detail."""
+    if isinstance(detail, dict):
+        for field, value in detail.items():
+            message = _first_message(value)
+            return message if field == "non_field_errors" else f"{field}: {message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def exception_handler(error: Exception, context: dict) -> Response | None:
+    """Map domain and validation errors to 4xx with `{"detail": <message>}`.
+
+    Validation problems answer 422 as Parlant's FastAPI server does, with the per-field errors in
+    `errors`; unparsable bodies answer 400.
+    """
+    if isinstance(error, ObjectDoesNotExist):
+        return Response({"detail": str(error) or "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(error, DjangoValidationError):
+        error = exceptions.ValidationError(
+            error.message_dict if hasattr(error, "error_dict") else error.messages
+        )
+    if isinstance(error, exceptions.ValidationError):
+        return Response(
+            {"detail": _first_message(error.detail), "errors": error.detail},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    response = drf_exception_handler(error, context)
+    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+        response.data = {"detail": _first_message(response.data), "errors": response.data}
+    return response
+
+
+class UnprocessableEntity(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request could not be processed."
+    default_code = "unprocessable"
+
+
+class GatewayTimeout(exceptions.APIException):
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    default_detail = "Request timed out"
+    default_code = "timeout"

@@ -1,0 +1,47 @@
+"""WebSocket consumers: thin; they authorize, replay from an offset, then forward pushes."""
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from sessions_app.broadcast import event_payload, remember_server_loop, session_group
+from sessions_app.permissions import can_watch_session
+from sessions_app.selectors import events_since
+
+
+@database_sync_to_async
+def _replay(session_id: str, min_offset: int) -> list[dict]:
+    return [event_payload(event) for event in events_since(session_id, min_offset)]
+
+
+class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
+    """Streams a session's events, in the REST API's JSON, from `?min_offset=N` on.
+
+    Pushes may overtake the replay; the client keys events by offset, so a repeat updates in
+    place (streamed messages reuse their offset too) and nothing is lost.
+    """
+
+    async def connect(self) -> None:
+        remember_server_loop()
+        self.session_id = self.scope["url_route"]["kwargs"]["session_id"]
+        if not await can_watch_session(self.scope, self.session_id):
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(session_group(self.session_id), self.channel_name)
+        await self.accept()
+        for payload in await _replay(self.session_id, self._min_offset()):
+            await self.send_json({"type": "event", "event": payload})
+
+    def _min_offset(self) -> int:
+        query = self.scope.get("query_string", b"").decode()
+        for part in query.split("&"):
+            key, _, value = part.partition("=")
+            if key == "min_offset" and value.isdigit():
+                return int(value)
+        return 0
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "session_id"):
+            await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+
+    async def session_event(self, message: dict) -> None:
+        await self.send_json({"type": "event", "event": message["event"]})

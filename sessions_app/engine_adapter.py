@@ -1,0 +1,188 @@
+"""Implements the engine's ports with the ORM, and runs one turn for a session.
+
+This is the only place where the ORM meets the engine; nothing but frozen engine types and plain
+data crosses over.
+"""
+
+import logging
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from behavior.snapshot import agent_snapshot
+from engine import types as engine_types
+from engine.engine import Engine
+from engine.ports import NLPService
+from sessions_app.models import Event, Session, Turn
+from sessions_app.services import (
+    StaleTurn,
+    event_append,
+    event_data_replace,
+    session_agent_state_save,
+    session_mode_set,
+    turn_finish,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class TurnEventSink:
+    """Appends the turn's events; the agent's message is refused once a newer customer message exists."""
+
+    def __init__(self, *, session_id: str, trace_id: str, trigger_offset: int) -> None:
+        self.session_id = session_id
+        self.trace_id = trace_id
+        self.trigger_offset = trigger_offset
+
+    async def emit(self, event: engine_types.NewEvent) -> int:
+        is_reply = event.kind == engine_types.EventKind.MESSAGE
+        stored = await sync_to_async(event_append)(
+            session_id=self.session_id,
+            kind=str(event.kind),
+            source=str(event.source),
+            data=dict(event.data),
+            trace_id=self.trace_id,
+            unless_newer_customer_message_than=self.trigger_offset if is_reply else None,
+        )
+        return stored.offset
+
+    async def update(self, offset: int, data: Mapping[str, Any]) -> None:
+        await sync_to_async(event_data_replace)(
+            session_id=self.session_id, offset=offset, data=dict(data)
+        )
+
+
+class NewerCustomerMessage:
+    """The turn is cancelled as soon as the customer has written again."""
+
+    def __init__(self, *, session_id: str, trigger_offset: int) -> None:
+        self.session_id = session_id
+        self.trigger_offset = trigger_offset
+
+    async def is_cancelled(self) -> bool:
+        return await Event.objects.filter(
+            session_id=self.session_id,
+            kind=Event.Kind.MESSAGE,
+            source=Event.Source.CUSTOMER,
+            offset__gt=self.trigger_offset,
+        ).aexists()
+
+
+def to_session_event(row: Event) -> engine_types.SessionEvent:
+    return engine_types.SessionEvent(
+        offset=row.offset,
+        kind=engine_types.EventKind(row.kind),
+        source=engine_types.EventSource(row.source),
+        data=row.data,
+        trace_id=row.trace_id,
+        created_at=row.created_at,
+    )
+
+
+def to_customer(row: Any) -> engine_types.Customer:
+    return engine_types.Customer(
+        id=row.id, name=row.name, metadata=dict(row.metadata),
+        tags=tuple(tag.id for tag in row.tags.all()),
+    )
+
+
+def to_agent_state(data: Mapping[str, Any]) -> engine_types.AgentState:
+    return engine_types.AgentState(
+        applied_guideline_ids=tuple(data.get("applied_guideline_ids", ())),
+        journey_paths={key: tuple(path) for key, path in data.get("journey_paths", {}).items()},
+        data=dict(data.get("data", {})),
+    )
+
+
+def from_agent_state(state: engine_types.AgentState) -> dict[str, Any]:
+    return {
+        "applied_guideline_ids": list(state.applied_guideline_ids),
+        "journey_paths": {key: list(path) for key, path in state.journey_paths.items()},
+        "data": dict(state.data),
+    }
+
+
+def build_nlp_service() -> NLPService:
+    provider = settings.PARLANT_NLP_PROVIDER
+    if provider == "openai":
+        from engine.nlp.openai import OpenAINLPService
+
+        return OpenAINLPService(
+            api_key=settings.OPENAI_API_KEY or "not-needed",
+            base_url=settings.OPENAI_BASE_URL or None,
+            model=settings.OPENAI_MODEL,
+            embedding_model=settings.OPENAI_EMBEDDING_MODEL,
+            timeout_seconds=float(settings.OPENAI_TIMEOUT_SECONDS),
+        )
+    from engine.nlp.local import LocalNLPService
+
+    return LocalNLPService()
+
+
+@cache
+def nlp_service() -> NLPService:
+    return build_nlp_service()
+
+
+@cache
+def engine() -> Engine:
+    return Engine(nlp=nlp_service())
+
+
+def load_turn_input(session_id: str, trace_id: str) -> engine_types.TurnInput:
+    session = Session.objects.select_related("customer").prefetch_related("customer__tags").get(
+        pk=session_id
+    )
+    events = Event.objects.filter(session_id=session_id, deleted=False).order_by("offset")
+    return engine_types.TurnInput(
+        snapshot=agent_snapshot(session.agent_id),
+        session_id=session.id,
+        customer=to_customer(session.customer),
+        events=tuple(to_session_event(row) for row in events),
+        state=to_agent_state(session.agent_state),
+        session_mode=engine_types.SessionMode(session.mode),
+        trace_id=trace_id,
+    )
+
+
+async def run_turn(*, turn: Turn) -> None:
+    """Run the engine for one claimed turn and persist what it leaves behind."""
+    turn_input = await sync_to_async(load_turn_input)(turn.session_id, turn.trace_id)
+    sink = TurnEventSink(
+        session_id=turn.session_id, trace_id=turn.trace_id, trigger_offset=turn.trigger_offset
+    )
+    cancellation = NewerCustomerMessage(
+        session_id=turn.session_id, trigger_offset=turn.trigger_offset
+    )
+    try:
+        outcome = await engine().process_turn(turn_input, sink, cancellation)
+    except StaleTurn:
+        await sync_to_async(turn_finish)(
+            turn_id=turn.id, status=Turn.Status.CANCELLED, trace={"reason": "newer message"}
+        )
+        return
+    except Exception as error:
+        logger.exception("turn failed", extra={"session_id": turn.session_id})
+        await sink.emit(
+            engine_types.NewEvent(
+                kind=engine_types.EventKind.STATUS,
+                source=engine_types.EventSource.AI_AGENT,
+                data={"status": "error", "data": {"exception": type(error).__name__}},
+            )
+        )
+        await sync_to_async(turn_finish)(
+            turn_id=turn.id, status=Turn.Status.FAILED, trace={"error": repr(error)}
+        )
+        return
+    await sync_to_async(session_agent_state_save)(
+        session_id=turn.session_id, agent_state=from_agent_state(outcome.state)
+    )
+    if outcome.session_mode is not None:
+        await sync_to_async(session_mode_set)(
+            session_id=turn.session_id, mode=str(outcome.session_mode)
+        )
+    status = Turn.Status.CANCELLED if outcome.was_cancelled else Turn.Status.COMPLETED
+    await sync_to_async(turn_finish)(turn_id=turn.id, status=status, trace=dict(outcome.trace))

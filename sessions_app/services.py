@@ -1,0 +1,171 @@
+"""Writes for customers, sessions and events. Views, admin, tasks and the engine adapter call these."""
+
+from functools import partial
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from behavior.models import Agent, Tag
+from parlant_site.ids import new_id
+from sessions_app.broadcast import broadcast_event, event_payload
+from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session, Turn
+
+
+class StaleTurn(Exception):
+    """A newer customer message arrived, so the turn's reply would answer a stale conversation."""
+
+
+def customer_create(
+    *, name: str, customer_id: str | None = None, metadata: dict | None = None,
+    tag_ids: list[str] | None = None,
+) -> Customer:
+    customer = Customer.objects.create(
+        id=customer_id or new_id(), name=name, metadata=metadata or {}
+    )
+    if tag_ids:
+        customer.tags.set(Tag.objects.filter(pk__in=tag_ids))
+    return customer
+
+
+def guest_customer() -> Customer:
+    """The customer that sessions without one belong to, as in Parlant."""
+    customer, _ = Customer.objects.get_or_create(pk=GUEST_CUSTOMER_ID, defaults={"name": "Guest"})
+    return customer
+
+
+def session_create(
+    *, agent: Agent, customer: Customer | None = None, title: str = "",
+    metadata: dict | None = None, labels: list[str] | None = None,
+) -> Session:
+    return Session.objects.create(
+        agent=agent,
+        customer=customer or guest_customer(),
+        title=title,
+        metadata=metadata or {},
+        labels=sorted(set(labels or [])),
+    )
+
+
+@transaction.atomic
+def event_append(
+    *, session_id: str, kind: str, source: str, data: dict[str, Any], trace_id: str = "",
+    metadata: dict[str, Any] | None = None, unless_newer_customer_message_than: int | None = None,
+) -> Event:
+    """Append one event at the session's next offset and broadcast it after commit.
+
+    The UPDATE comes first so it takes the session row lock (PostgreSQL) or the write lock
+    (SQLite) before the offset is read: concurrent writers get consecutive offsets, never the same
+    one. The unique constraint on (session, offset) is the backstop.
+
+    With `unless_newer_customer_message_than=N` the append is refused with StaleTurn when a
+    customer message newer than offset N exists; the check runs under the same lock, so a turn
+    can never post a reply to a conversation that has moved on.
+    """
+    if not Session.objects.filter(pk=session_id).update(
+        next_offset=F("next_offset") + 1, updated_at=timezone.now()
+    ):
+        raise Session.DoesNotExist(f"Session {session_id} does not exist")
+    if unless_newer_customer_message_than is not None and Event.objects.filter(
+        session_id=session_id,
+        kind=Event.Kind.MESSAGE,
+        source=Event.Source.CUSTOMER,
+        offset__gt=unless_newer_customer_message_than,
+    ).exists():
+        raise StaleTurn(session_id)
+    offset = Session.objects.values_list("next_offset", flat=True).get(pk=session_id) - 1
+    event = Event.objects.create(
+        session_id=session_id, offset=offset, kind=kind, source=source, data=data,
+        trace_id=trace_id, metadata=metadata or {},
+    )
+    transaction.on_commit(partial(broadcast_event, session_id, event_payload(event)))
+    return event
+
+
+@transaction.atomic
+def event_data_replace(*, session_id: str, offset: int, data: dict[str, Any]) -> Event:
+    """Replace an event's data in place (a streamed message growing) and broadcast the new state."""
+    event = Event.objects.select_for_update().get(session_id=session_id, offset=offset)
+    event.data = data
+    event.save(update_fields=["data"])
+    transaction.on_commit(partial(broadcast_event, session_id, event_payload(event)))
+    return event
+
+
+def customer_message_post(
+    *, session: Session, message: str, participant: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None, source: str = Event.Source.CUSTOMER,
+    flagged: bool = False, moderation_tags: list[str] | None = None,
+) -> Event:
+    """Record a customer's message and, in auto mode, queue the agent's turn after commit."""
+    from sessions_app.tasks import respond_to_session as respond_to_session_task
+    from sessions_app.worker import send_on_commit
+
+    customer = session.customer
+    data: dict[str, Any] = {
+        "message": message,
+        "participant": participant or {"id": customer.id, "display_name": customer.name},
+        "flagged": flagged,
+        "tags": moderation_tags or [],
+    }
+    with transaction.atomic():
+        event = event_append(
+            session_id=session.id, kind=Event.Kind.MESSAGE, source=source, data=data,
+            trace_id=new_id(), metadata=metadata,
+        )
+        if session.mode == Session.Mode.AUTO:
+            send_on_commit(respond_to_session_task, session.id, event.offset)
+    return event
+
+
+def staff_message_post(
+    *, session: Session, message: str, source: str, participant: dict[str, Any],
+    metadata: dict[str, Any] | None = None,
+) -> Event:
+    """A human's message: from a human agent, or sent by one on behalf of the AI agent."""
+    return event_append(
+        session_id=session.id, kind=Event.Kind.MESSAGE, source=source,
+        data={"message": message, "participant": participant},
+        trace_id=new_id(), metadata=metadata,
+    )
+
+
+@transaction.atomic
+def events_delete_from(*, session_id: str, min_offset: int) -> int:
+    """Delete the events at min_offset and after; later events continue from the first gap."""
+    session = Session.objects.select_for_update().get(pk=session_id)
+    deleted, _ = Event.objects.filter(session_id=session_id, offset__gte=min_offset).delete()
+    if min_offset < session.next_offset:
+        Session.objects.filter(pk=session_id).update(next_offset=min_offset)
+    return deleted
+
+
+def session_mode_set(*, session_id: str, mode: str) -> int:
+    """Switch between the agent answering (auto) and a human answering (manual)."""
+    return Session.objects.filter(pk=session_id).update(mode=mode, updated_at=timezone.now())
+
+
+def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
+    """Claim the turn that answers the customer message at `trigger_offset`.
+
+    A compare-and-set on the session: only the first delivery of the newest trigger wins. A
+    repeated delivery, or a late one for a message that a newer turn already covers, gets None.
+    """
+    claimed = Session.objects.filter(
+        pk=session_id, claimed_offset__lt=trigger_offset, mode=Session.Mode.AUTO
+    ).update(claimed_offset=trigger_offset)
+    if not claimed:
+        return None
+    turn, _ = Turn.objects.get_or_create(
+        session_id=session_id, trigger_offset=trigger_offset, defaults={"trace_id": new_id()}
+    )
+    return turn
+
+
+def turn_finish(*, turn_id: str, status: str, trace: dict[str, Any]) -> None:
+    Turn.objects.filter(pk=turn_id).update(status=status, trace=trace, finished_at=timezone.now())
+
+
+def session_agent_state_save(*, session_id: str, agent_state: dict[str, Any]) -> None:
+    Session.objects.filter(pk=session_id).update(agent_state=agent_state)

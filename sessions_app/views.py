@@ -1,0 +1,348 @@
+"""Customers, sessions and events on Parlant's REST paths."""
+
+import asyncio
+import base64
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.http import HttpRequest, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from behavior.models import Agent, Tag
+from parlant_site.api import UnprocessableEntity
+from sessions_app import services
+from sessions_app.broadcast import event_payload, remember_server_loop, session_group
+from sessions_app.models import Customer, Event, Session
+from sessions_app.selectors import events_since, sessions_listing
+from sessions_app.serializers import (
+    CustomerSerializer,
+    CustomerUpdateSerializer,
+    EventCreationSerializer,
+    EventListQuerySerializer,
+    SessionSerializer,
+    SessionUpdateSerializer,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationError({"cursor": "Invalid cursor."}) from None
+
+
+def _encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(str(position).encode()).decode()
+
+
+def paginate(request, queryset, serializer_class) -> Response:
+    """Parlant's listing: a plain list without `limit`, a page object with it."""
+    limit_raw = request.query_params.get("limit")
+    if request.query_params.get("sort") == "desc":
+        queryset = queryset.reverse()
+    if limit_raw is None:
+        return Response(serializer_class(queryset, many=True).data)
+    try:
+        limit = int(limit_raw)
+    except ValueError:
+        raise ValidationError({"limit": "Must be an integer."}) from None
+    if not 1 <= limit <= 1000:
+        raise ValidationError({"limit": "Must be between 1 and 1000."})
+    cursor = request.query_params.get("cursor")
+    start = _decode_cursor(cursor) if cursor else 0
+    total = queryset.count()
+    items = list(queryset[start : start + limit])
+    has_more = start + limit < total
+    return Response(
+        {
+            "items": serializer_class(items, many=True).data,
+            "total_count": total,
+            "has_more": has_more,
+            "next_cursor": _encode_cursor(start + limit) if has_more else None,
+        }
+    )
+
+
+class CustomerViewSet(viewsets.ModelViewSet):
+    serializer_class = CustomerSerializer
+    queryset = Customer.objects.prefetch_related("tags").order_by("created_at", "id")
+    http_method_names = ["get", "post", "patch", "delete"]
+
+    def list(self, request):
+        return paginate(request, self.get_queryset(), CustomerSerializer)
+
+    def create(self, request):
+        serializer = CustomerSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        customer = services.customer_create(
+            name=data["name"], customer_id=data.get("id"), metadata=data.get("metadata"),
+            tag_ids=data.get("tags"),
+        )
+        return Response(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        customer = self.get_object()
+        serializer = CustomerUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        with transaction.atomic():
+            if "name" in data:
+                customer.name = data["name"]
+            if "metadata" in data:
+                customer.metadata.update(data["metadata"].get("set", {}))
+                for key in data["metadata"].get("unset", []):
+                    customer.metadata.pop(key, None)
+            customer.save(update_fields=["name", "metadata"])
+            if "tags" in data:
+                add = data["tags"].get("add", [])
+                unknown = set(add) - set(Tag.objects.filter(pk__in=add).values_list("pk", flat=True))
+                if unknown:
+                    raise ValidationError({"tags": f"Unknown tag id(s): {', '.join(sorted(unknown))}"})
+                customer.tags.add(*add)
+                customer.tags.remove(*data["tags"].get("remove", []))
+        return Response(CustomerSerializer(customer).data)
+
+
+class SessionViewSet(viewsets.GenericViewSet):
+    serializer_class = SessionSerializer
+    http_method_names = ["get", "post", "patch", "delete"]
+
+    def get_queryset(self):
+        return sessions_listing()
+
+    def list(self, request):
+        sessions = self.get_queryset()
+        for field in ("agent_id", "customer_id"):
+            if value := request.query_params.get(field):
+                sessions = sessions.filter(**{field: value})
+        for label in request.query_params.getlist("labels"):
+            sessions = [s for s in sessions if label in s.labels] if label else sessions
+        if isinstance(sessions, list):
+            ids = [s.id for s in sessions]
+            sessions = self.get_queryset().filter(pk__in=ids)
+        return paginate(request, sessions, SessionSerializer)
+
+    def create(self, request):
+        serializer = SessionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        session = services.session_create(
+            agent=data["agent_id"], customer=data.get("customer_id"),
+            title=data.get("title") or "", metadata=data.get("metadata"),
+            labels=data.get("labels"),
+        )
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        return Response(SessionSerializer(self.get_object()).data)
+
+    def destroy(self, request, pk=None):
+        self.get_object().delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def delete_many(self, request):
+        sessions = Session.objects.all()
+        for field in ("agent_id", "customer_id"):
+            if value := request.query_params.get(field):
+                sessions = sessions.filter(**{field: value})
+        sessions.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def partial_update(self, request, pk=None):
+        session = self.get_object()
+        serializer = SessionUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        fields = ["updated_at"]
+        if "title" in data:
+            session.title = data["title"]
+            fields.append("title")
+        if data.get("consumption_offsets", {}).get("client") is not None:
+            session.client_consumption_offset = data["consumption_offsets"]["client"]
+            fields.append("client_consumption_offset")
+        if "agent_id" in data:
+            session.agent = get_object_or_404(Agent, pk=data["agent_id"])
+            fields.append("agent")
+        if "customer_id" in data:
+            session.customer = get_object_or_404(Customer, pk=data["customer_id"])
+            fields.append("customer")
+        if "metadata" in data:
+            session.metadata.update(data["metadata"].get("set", {}))
+            for key in data["metadata"].get("unset", []):
+                session.metadata.pop(key, None)
+            fields.append("metadata")
+        if "labels" in data:
+            labels = set(session.labels) | set(data["labels"].get("upsert", []))
+            session.labels = sorted(labels - set(data["labels"].get("remove", [])))
+            fields.append("labels")
+        session.updated_at = timezone.now()
+        with transaction.atomic():
+            session.save(update_fields=fields)
+            if "mode" in data:
+                services.session_mode_set(session_id=session.id, mode=data["mode"])
+                session.mode = data["mode"]
+        return Response(SessionSerializer(session).data)
+
+
+def create_event_for(session: Session, data: dict) -> Event:
+    """Dispatch an event creation request by kind and source, as Parlant's API does."""
+    kind, source = data["kind"], data["source"]
+    message = data.get("message")
+    participant = data.get("participant")
+    if kind == Event.Kind.MESSAGE:
+        if source in (Event.Source.CUSTOMER, Event.Source.CUSTOMER_UI):
+            if not message or not message.strip():
+                raise UnprocessableEntity("Missing 'message' field for event")
+            return services.customer_message_post(
+                session=session, message=message, participant=participant,
+                metadata=data.get("metadata"), source=Event.Source.CUSTOMER,
+            )
+        if source == Event.Source.HUMAN_AGENT:
+            if not message:
+                raise UnprocessableEntity("Missing 'message' field for event")
+            if not participant:
+                raise UnprocessableEntity(
+                    "Missing 'participant' with 'display_name' for human agent message"
+                )
+            return services.staff_message_post(
+                session=session, message=message, source=source, participant=participant,
+                metadata=data.get("metadata"),
+            )
+        if source == Event.Source.HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT:
+            if not message:
+                raise UnprocessableEntity("Missing 'message' field for event")
+            return services.staff_message_post(
+                session=session, message=message, source=source,
+                participant={"id": session.agent_id, "display_name": session.agent.name},
+                metadata=data.get("metadata"),
+            )
+        raise UnprocessableEntity(
+            'Only "customer", "human_agent", and "human_agent_on_behalf_of_ai_agent" sources '
+            "are supported for direct posting."
+        )
+    if kind == Event.Kind.CUSTOM:
+        if not data.get("data"):
+            raise UnprocessableEntity("Missing 'data' field for custom event")
+        return services.event_append(
+            session_id=session.id, kind=kind, source=source, data=data["data"],
+            metadata=data.get("metadata"),
+        )
+    if kind == Event.Kind.STATUS:
+        if not data.get("status"):
+            raise UnprocessableEntity('Missing "status" field for status event')
+        extra = data.get("data") or {}
+        if not isinstance(extra, dict):
+            raise UnprocessableEntity('Status event "data" must be a JSON object')
+        return services.event_append(
+            session_id=session.id, kind=kind, source=source,
+            data={"status": data["status"], "data": extra}, metadata=data.get("metadata"),
+        )
+    raise UnprocessableEntity("Only message, custom and status events can be added manually")
+
+
+# --- Long-poll ---------------------------------------------------------------------------------
+
+
+def _error(status_code: int, detail: str, errors: dict | None = None) -> JsonResponse:
+    body = {"detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return JsonResponse(body, status=status_code)
+
+
+@sync_to_async
+def _matching_events(session_id: str, query: dict) -> list[dict]:
+    events = events_since(
+        session_id, query["min_offset"], kinds=query.get("kinds"), source=query.get("source"),
+        trace_id=query.get("trace_id") or query.get("correlation_id"),
+    )
+    payloads = [event_payload(event) for event in events]
+    # Waiting must not pin a database connection: give it back before sleeping on the layer.
+    close_old_connections()
+    return payloads
+
+
+async def _wait_for_events(session_id: str, query: dict, deadline: float) -> list[dict]:
+    """Wait on the session's channel group until matching events exist or the deadline passes.
+
+    Joining the group happens before the re-check, so an event committed between the first
+    query and the join is still seen.
+    """
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    group = session_group(session_id)
+    await layer.group_add(group, channel)
+    try:
+        while True:
+            events = await _matching_events(session_id, query)
+            remaining = deadline - time.monotonic()
+            if events or remaining <= 0:
+                return events
+            try:
+                await asyncio.wait_for(layer.receive(channel), timeout=remaining)
+            except TimeoutError:
+                return await _matching_events(session_id, query)
+    finally:
+        await layer.group_discard(group, channel)
+
+
+@csrf_exempt  # POST and DELETE go to a DRF view, which enforces CSRF for browser sessions itself
+async def session_events(request: HttpRequest, session_id: str):
+    """GET: list events (long-poll); POST: create an event; DELETE: delete events from an offset.
+
+    GET is async so that a waiting client holds neither a worker thread nor a connection.
+    """
+    remember_server_loop()
+    if request.method != "GET":
+        return await sync_to_async(_session_events_write)(request, session_id=session_id)
+    query_serializer = EventListQuerySerializer(data=request.GET.dict())
+    if not query_serializer.is_valid():
+        errors = query_serializer.errors
+        field = next(iter(errors))
+        return _error(422, f"{field}: {errors[field][0]}", errors)
+    query = query_serializer.validated_data
+    if not await Session.objects.filter(pk=session_id).aexists():
+        return _error(404, f"Session {session_id} does not exist")
+    wait = min(query["wait_for_data"], settings.PARLANT_MAX_WAIT_FOR_DATA_SECONDS)
+    events = await _matching_events(session_id, query)
+    if not events and wait > 0:
+        events = await _wait_for_events(session_id, query, time.monotonic() + wait)
+        if not events:
+            return _error(504, "Request timed out")
+    return JsonResponse(events, safe=False)
+
+
+def _session_events_write(request: HttpRequest, session_id: str):
+    return _events_write_view(request, session_id=session_id)
+
+
+class _EventsWrite(viewsets.ViewSet):
+    def create(self, request, session_id: str):
+        session = get_object_or_404(Session.objects.select_related("customer", "agent"), pk=session_id)
+        serializer = EventCreationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        event = create_event_for(session, serializer.validated_data)
+        return Response(event_payload(event), status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, session_id: str):
+        session = get_object_or_404(Session, pk=session_id)
+        raw = request.query_params.get("min_offset")
+        if raw is None or not raw.isdigit():
+            raise ValidationError({"min_offset": "A non-negative integer is required."})
+        services.events_delete_from(session_id=session.id, min_offset=int(raw))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+_events_write_view = _EventsWrite.as_view({"post": "create", "delete": "destroy"})

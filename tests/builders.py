@@ -1,0 +1,24 @@
+"""Plain builders for test data; each takes overrides and returns the saved row."""
+
+from behavior.models import Agent, Guideline
+from sessions_app.models import Customer, Session
+
+
+def make_agent(**overrides) -> Agent:
+    fields = {"name": "Test Agent", "description": "An agent for tests."} | overrides
+    return Agent.objects.create(**fields)
+
+
+def make_guideline(agent: Agent, **overrides) -> Guideline:
+    fields = {"condition": "the customer greets you", "action": "offer a drink"} | overrides
+    return Guideline.objects.create(agent=agent, **fields)
+
+
+def make_customer(**overrides) -> Customer:
+    return Customer.objects.create(**({"name": "Dana"} | overrides))
+
+
+def make_session(agent: Agent | None = None, customer: Customer | None = None, **overrides) -> Session:
+    return Session.objects.create(
+        agent=agent or make_agent(), customer=customer or make_customer(), **overrides
+    )

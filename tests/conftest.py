@@ -1,0 +1,21 @@
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.support.live_stack import live_stack
+from tests.support.scripted_openai import scripted_openai  # noqa: F401  (fixture)
+
+IS_DISTRIBUTED = bool(os.environ.get("REDIS_URL"))
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture(scope="session")
+def product() -> "LiveStack":  # noqa: F821
+    """The product running in real processes (Daphne; with REDIS_URL also a Celery worker)."""
+    with live_stack() as stack:
+        yield stack
