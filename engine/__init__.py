@@ -1,1 +1,12 @@
-"""The response engine: pure Python, no Django. See engine/engine.py for the entry point."""
+"""The response engine: pure Python, no Django (tests/engine/test_purity.py checks).
+
+Public surface:
+    engine.engine.Engine(nlp, tools=None, hooks=None, retrievers=None)
+        .process_turn(turn, sink, cancellation) -> TurnOutcome
+    engine.nlp.local.LocalNLPService()        deterministic provider, no network
+    engine.tools: tool, ToolContext, ToolResult, ToolRegistry, default_registry
+    engine.hooks: EngineHooks, HookAction, MatchingPayload, MessagePayload
+    engine.retrievers: RetrieverContext, RetrieverResult
+    engine.matching.condition_embedding(text)  vector to store in Guideline.condition_embedding
+    engine.types / engine.ports / engine.errors
+"""

@@ -51,13 +51,18 @@ def realise_action(action: str, customer_name: str = "") -> str:
     clause = address_customer(action)
     lowered = clause.lower()
     match = re.match(r"^(?:politely |kindly |warmly |briefly |gently )?(\w+)\b\s*(.*)$", lowered)
-    verb, rest = (match.group(1), clause[len(clause) - len(match.group(2)) :]) if match else ("", "")
+    verb, rest = (
+        (match.group(1), clause[len(clause) - len(match.group(2)) :]) if match else ("", "")
+    )
     rest = rest.strip()
     if verb == "offer" and re.match(r"^(?:you\s+)?(?:help|assistance)\b", rest, re.IGNORECASE):
         return "How can I help you today?"
     if verb == "offer":
         return _question(f"May I offer you {_strip_article_you(rest)}")
     if verb in ("ask", "request"):
+        wanted = re.match(r"^(?:you\s+)?to\s+(.+)$", rest, flags=re.IGNORECASE)
+        if wanted:
+            return _question(f"Could you please {wanted.group(1)}")
         rest = re.sub(r"^(?:you\s+)?(?:for|about)\s+", "", rest, flags=re.IGNORECASE)
         rest = re.sub(r"^you\s+", "", rest, flags=re.IGNORECASE)
         if re.match(r"^(what|which|whether|if|how|when|where|who|why)\b", rest, re.IGNORECASE):
@@ -86,9 +91,30 @@ def realise_action(action: str, customer_name: str = "") -> str:
         return _sentence(rest)
     if verb == "help" and not rest:
         return "How can I help you today?"
-    if verb in ("confirm", "explain", "describe", "provide", "suggest", "recommend", "check",
-                "look", "collect", "note", "present", "summarize", "summarise", "transfer",
-                "block", "inform", "let", "remind", "mention", "share", "send", "book"):
+    if verb in (
+        "confirm",
+        "explain",
+        "describe",
+        "provide",
+        "suggest",
+        "recommend",
+        "check",
+        "look",
+        "collect",
+        "note",
+        "present",
+        "summarize",
+        "summarise",
+        "transfer",
+        "block",
+        "inform",
+        "let",
+        "remind",
+        "mention",
+        "share",
+        "send",
+        "book",
+    ):
         return _sentence(f"I'll {clause[0].lower()}{clause[1:]}")
     return _sentence(f"I'll {clause[0].lower()}{clause[1:]}") if clause else ""
 
@@ -98,7 +124,7 @@ def _strip_article_you(text: str) -> str:
 
 
 def split_compound_action(action: str) -> list[str]:
-    """"greet them back warmly and offer help" → two actions, so each gets its own sentence.
+    """ "greet them back warmly and offer help" → two actions, so each gets its own sentence.
 
     Only splits where the part after "and" starts with a verb we know, to keep "terms and
     conditions" whole.
@@ -127,12 +153,16 @@ def local_fluid_reply(payload: Mapping[str, Any]) -> str:
         description = missing.get("description") or missing.get("parameter", "").replace("_", " ")
         sentences.append(_question(f"Could you tell me the {description.rstrip('.')}"))
     for result in payload.get("tool_results", ()):
+        if not result.get("is_new"):
+            continue  # earlier results were already told to the customer
         rendered = _render_tool_data(result.get("data"))
         if rendered:
             sentences.append(_sentence(rendered))
     if not sentences:
         if payload.get("is_first_message"):
-            sentences.append(f"Hello{(' ' + customer_name) if customer_name else ''}! How can I help?")
+            sentences.append(
+                f"Hello{(' ' + customer_name) if customer_name else ''}! How can I help?"
+            )
         else:
             sentences.append(
                 "I'm not sure I have the information for that. Could you tell me a bit more?"

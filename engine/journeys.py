@@ -1,10 +1,341 @@
-"""Journey navigation (filled in below the walking skeleton)."""
+"""Journeys as explicit state machines.
+
+A journey's progress in a session is its *path*: the state ids visited, most recent last, ending
+in JOURNEY_END once it completed or was exited. Moving is deterministic wherever the graph allows
+it (a direct transition out of a performed chat step, out of a tool step once its tool ran, out
+of a fork with a single way on); only transitions with a free-text condition need a judgement,
+and those are judged in the turn's single decision call together with the guidelines.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
+
+from engine.matching import MATCH_THRESHOLDS, ConditionScore
+from engine.text import features
+from engine.types import (
+    JOURNEY_END,
+    JOURNEY_INITIAL,
+    Criticality,
+    Journey,
+    JourneyState,
+    JourneyTransition,
+)
+
+# Local provider thresholds, set on the loan journey of tests/engine/test_journeys.py.
+LOCAL_TRANSITION_THRESHOLD = 0.3
+LOCAL_SKIP_NOVEL_SHARE = 0.5  # share of a condition's own features the message must contain
+LOCAL_BACKTRACK_THRESHOLD = 0.45
+MAX_STEPS_PER_TURN = 8  # a guard against cycles of direct transitions
+
+
+def state_by_id(journey: Journey, state_id: str) -> JourneyState | None:
+    return next((state for state in journey.states if state.id == state_id), None)
+
+
+def outgoing(journey: Journey, state_id: str) -> list[JourneyTransition]:
+    return [t for t in journey.transitions if t.source_id == state_id]
+
+
+def is_active(path: Sequence[str]) -> bool:
+    return bool(path) and path[-1] != JOURNEY_END
+
+
+def current_state_id(path: Sequence[str]) -> str | None:
+    return path[-1] if is_active(path) else None
+
+
+def transition_key(journey: Journey, transition: JourneyTransition) -> str:
+    """The ConditionIndex key of a transition's condition."""
+    return f"transition:{journey.id}:{transition.id}"
+
+
+def activation_key(journey: Journey, index: int) -> str:
+    return f"journey:{journey.id}:{index}"
+
+
+@dataclass
+class JourneyMove:
+    """What happened to one journey in one step of the turn, for the trace and the composer."""
+
+    journey_id: str
+    path_before: tuple[str, ...]
+    path_after: tuple[str, ...]
+    taken: list[str] = field(default_factory=list)  # transition ids, in order
+    entered: list[str] = field(default_factory=list)  # state ids entered (not counting forks)
+    events: list[str] = field(default_factory=list)  # "activated", "completed", "exited", …
+
+
+def advance_directly(journey: Journey, path: tuple[str, ...], move: JourneyMove) -> tuple[str, ...]:
+    """Follow transitions that need no judgement from the current state.
+
+    Out of a chat step (performed last turn) or a fork, a single unconditional transition is taken.
+    Tool steps are left alone here: they move on only after their tool ran (see after_tools).
+    """
+    for _ in range(MAX_STEPS_PER_TURN):
+        current = current_state_id(path)
+        if current is None:
+            return path
+        state = state_by_id(journey, current)
+        if state is None or state.is_tool_state:
+            return path
+        transitions = outgoing(journey, current)
+        if len(transitions) != 1 or transitions[0].condition.strip():
+            return path
+        path = _enter(journey, path, transitions[0], move)
+    return path
+
+
+def _enter(
+    journey: Journey, path: tuple[str, ...], transition: JourneyTransition, move: JourneyMove
+) -> tuple[str, ...]:
+    move.taken.append(transition.id)
+    path = (*path, transition.target_id)
+    if transition.target_id == JOURNEY_END:
+        move.events.append("completed")
+        return path
+    state = state_by_id(journey, transition.target_id)
+    if state is not None and not state.is_fork:
+        move.entered.append(state.id)
+    return path
+
+
+def apply_decision(
+    journey: Journey,
+    path: tuple[str, ...],
+    *,
+    transitions: Sequence[str],
+    backtrack_to: str = "",
+    exit_journey: bool = False,
+    activate: bool = False,
+) -> JourneyMove:
+    """Apply the judged transitions, ignoring any that do not chain from where the journey is.
+
+    A model can name a transition that does not leave the current step; that one and everything
+    after it are dropped (recorded as "ignored:<id>") rather than teleporting the journey.
+    """
+    move = JourneyMove(journey_id=journey.id, path_before=path, path_after=path)
+    if exit_journey and is_active(path):
+        move.events.append("exited")
+        move.path_after = (*path, JOURNEY_END)
+        return move
+    if backtrack_to and backtrack_to in path and state_by_id(journey, backtrack_to):
+        path = (*path, backtrack_to)
+        move.events.append(f"backtracked:{backtrack_to}")
+        move.entered.append(backtrack_to)
+    elif not is_active(path):
+        if not activate:
+            return move
+        path = (*path, JOURNEY_INITIAL) if not path or path[-1] == JOURNEY_END else path
+        move.events.append("activated")
+    by_id = {t.id: t for t in journey.transitions}
+    position = path[-1]
+    for transition_id in transitions:
+        transition = by_id.get(transition_id)
+        if transition is None or transition.source_id != position:
+            move.events.append(f"ignored:{transition_id}")
+            break
+        path = _enter(journey, path, transition, move)
+        position = transition.target_id
+        if position == JOURNEY_END:
+            break
+    if path and path[-1] == JOURNEY_INITIAL:
+        # Activated but no first step judged: take the start if it is unconditional.
+        starts = outgoing(journey, JOURNEY_INITIAL)
+        unconditional = [t for t in starts if not t.condition.strip()]
+        if len(unconditional) == 1:
+            path = _enter(journey, path, unconditional[0], move)
+        elif starts:
+            path = _enter(journey, path, starts[0], move)
+    move.path_after = _compact(path)
+    return move
+
+
+def after_tools(
+    journey: Journey, path: tuple[str, ...], ran_tool_ids: set[str], move: JourneyMove
+) -> tuple[str, ...]:
+    """Leave tool steps whose tools all ran, through their single unconditional transition."""
+    for _ in range(MAX_STEPS_PER_TURN):
+        current = current_state_id(path)
+        state = state_by_id(journey, current) if current else None
+        if state is None or not state.is_tool_state or not set(state.tool_ids) <= ran_tool_ids:
+            return path
+        transitions = outgoing(journey, state.id)
+        if len(transitions) != 1 or transitions[0].condition.strip():
+            return path  # a conditional exit is judged in the next iteration, with the result
+        path = _enter(journey, path, transitions[0], move)
+        path = advance_directly_forks(journey, path, move)
+    return path
+
+
+def advance_directly_forks(
+    journey: Journey, path: tuple[str, ...], move: JourneyMove
+) -> tuple[str, ...]:
+    current = current_state_id(path)
+    state = state_by_id(journey, current) if current else None
+    if state is not None and state.is_fork:
+        transitions = outgoing(journey, state.id)
+        if len(transitions) == 1 and not transitions[0].condition.strip():
+            return _enter(journey, path, transitions[0], move)
+    return path
+
+
+def _compact(path: tuple[str, ...]) -> tuple[str, ...]:
+    """Drop the JOURNEY_INITIAL markers, which are positions, not visited states."""
+    return tuple(state_id for state_id in path if state_id != JOURNEY_INITIAL)
+
+
+def pending_tool_state(journey: Journey, path: Sequence[str]) -> JourneyState | None:
+    current = current_state_id(path)
+    state = state_by_id(journey, current) if current else None
+    return state if state is not None and state.is_tool_state else None
+
+
+def journey_item(
+    journey: Journey,
+    local_id: str,
+    path: Sequence[str],
+    transition_ids: Mapping[str, str],
+    scores: Mapping[str, ConditionScore],
+) -> dict[str, Any]:
+    """The decision payload entry of one journey (local ids for transitions: t1, t2, …)."""
+    activation = max(
+        (scores[activation_key(journey, i)] for i in range(len(journey.conditions))),
+        key=lambda score: score.score,
+        default=None,
+    )
+    return {
+        "id": local_id,
+        "title": journey.title,
+        "description": journey.description,
+        "conditions": list(journey.conditions),
+        "current_step": current_state_id(path),
+        "visited": [state_id for state_id in path if state_id != JOURNEY_END],
+        "steps": [
+            {"id": state.id, "action": state.action, "tools": list(state.tool_ids)}
+            for state in journey.states
+            if not state.is_fork
+        ],
+        "transitions": [
+            {
+                "id": transition_ids[t.id],
+                "from": "START" if t.source_id == JOURNEY_INITIAL else t.source_id,
+                "to": "END" if t.target_id == JOURNEY_END else t.target_id,
+                "condition": t.condition,
+                "local": {
+                    "score": scores[transition_key(journey, t)].score if t.condition else 1.0,
+                    "latest_score": (
+                        scores[transition_key(journey, t)].latest_score if t.condition else 1.0
+                    ),
+                },
+            }
+            for t in journey.transitions
+        ],
+        "local": {
+            "activation_score": activation.score if activation else 0.0,
+            "activation_latest_score": activation.latest_score if activation else 0.0,
+        },
+    }
 
 
 def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return []
+    """The local provider's journey moves: activation by score, then transitions by score.
+
+    A transition needs the latest message to support what its condition adds beyond the
+    journey's own subject: "a loan amount of 20000" says nothing about "a loan term".
+    """
+    decisions = []
+    threshold = MATCH_THRESHOLDS[Criticality.MEDIUM]
+    latest = features(payload.get("latest_customer_message", ""))
+    for journey in payload.get("journeys", ()):
+        current = journey.get("current_step")
+        transitions = journey["transitions"]
+        decision: dict[str, Any] = {"id": journey["id"], "transitions": []}
+        subject: set[str] = set()
+        for condition in journey.get("conditions", ()):
+            subject |= features(condition)
+        if current is None:
+            if journey["local"]["activation_latest_score"] < threshold:
+                decisions.append(decision)
+                continue
+            position = "START"
+        else:
+            position = current
+        steps = {step["id"]: step for step in journey.get("steps", ())}
+        explained = set(subject)
+        for _ in range(MAX_STEPS_PER_TURN):
+            options = [t for t in transitions if t["from"] == position]
+            if not options:
+                break
+            unconditional = [t for t in options if not t["condition"]]
+            if position == "START" and unconditional:
+                best = unconditional[0]
+            else:
+                supported = [
+                    t
+                    for t in options
+                    if t["condition"]
+                    and t["local"]["latest_score"] >= LOCAL_TRANSITION_THRESHOLD
+                    and _novel_support(t["condition"], latest, explained)
+                ]
+                if not supported:
+                    break
+                best = max(supported, key=lambda t: t["local"]["latest_score"])
+            explained |= features(best["condition"])
+            decision["transitions"].append(best["id"])
+            position = best["to"]
+            if position == "END" or steps.get(position, {}).get("tools"):
+                break  # a tool step moves on only after its tool ran
+        if current is not None and not decision["transitions"]:
+            backtrack = _local_backtrack(journey, latest, subject)
+            if backtrack:
+                decision.update(backtrack)
+        decisions.append(decision)
+    return decisions
+
+
+def _novel_support(condition: str, latest: frozenset[str], explained: set[str]) -> bool:
+    """Skipping a step needs the latest message to say something the earlier moves did not use:
+    "apply for a personal loan" starts the journey but does not also give "the loan amount"."""
+    novel = features(condition) - explained
+    return bool(novel) and len(novel & latest) / len(novel) >= LOCAL_SKIP_NOVEL_SHARE
+
+
+def _local_backtrack(
+    journey: Mapping[str, Any], latest: frozenset[str], subject: set[str]
+) -> dict[str, Any] | None:
+    """A customer restating an earlier answer: re-take that step's transition from there."""
+    visited = journey.get("visited", [])
+    for transition in journey["transitions"]:
+        source = transition["from"]
+        if (
+            source in visited[:-1]
+            and transition["condition"]
+            and transition["local"]["latest_score"] >= LOCAL_BACKTRACK_THRESHOLD
+            and _novel_support(transition["condition"], latest, subject)
+        ):
+            return {"backtrack_to": source, "transitions": [transition["id"]]}
+    return None
+
+
+def tool_steps_reached(
+    payload: Mapping[str, Any], decisions: Sequence[Mapping[str, Any]]
+) -> set[str]:
+    """ "<journey local id>:<state id>" of tool steps that the decisions enter or stay on."""
+    reached: set[str] = set()
+    by_id = {journey["id"]: journey for journey in payload.get("journeys", ())}
+    for decision in decisions:
+        journey = by_id.get(decision.get("id"))
+        if journey is None:
+            continue
+        steps = {step["id"]: step for step in journey.get("steps", ())}
+        targets = {t["id"]: t["to"] for t in journey["transitions"]}
+        positions = [targets[t] for t in decision.get("transitions", ()) if t in targets]
+        if journey.get("current_step") and not positions:
+            positions = [journey["current_step"]]
+        for position in positions:
+            if steps.get(position, {}).get("tools"):
+                reached.add(f"{journey['id']}:{position}")
+    return reached

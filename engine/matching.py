@@ -10,10 +10,11 @@ pick which conditions the single judging call sees.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.text import EMBEDDING_DIMENSIONS, cosine, features, hashed_embedding
+from engine.text import EMBEDDING_DIMENSIONS, feature_groups, features, hashed_embedding
 from engine.types import (
     Criticality,
     EventKind,
@@ -24,28 +25,32 @@ from engine.types import (
 
 # Weight of each earlier customer message relative to the one after it: the latest message
 # decides, but a topic raised two messages ago still counts for an ongoing conversation.
-HISTORY_DECAY = 0.55
+HISTORY_DECAY = 0.45
 HISTORY_WINDOW = 6
 AGENT_MESSAGE_WEIGHT = 0.25  # conditions rarely hinge on what the agent said; a little context
-EMBEDDING_WEIGHT = 0.25
+EMBEDDING_WEIGHT = 0.15
+# Evidence (IDF mass of the matched features) at which a condition counts as fully evidenced:
+# about one rare word plus one common one.
+EVIDENCE_SATURATION = 3.0
+MIN_IDF_CORPUS = 20
 
 # Local decision thresholds on the combined score, chosen on tests/engine/test_matching_accuracy.py
-# (see the case table there): MEDIUM balances recall and precision, HIGH leans to recall because
-# missing it is costly, LOW needs a clear signal because it is only nice to have.
+# (61 of 64 cases right at these settings): MEDIUM balances recall and precision, HIGH leans to
+# recall because missing it is costly, LOW needs a clear signal because it is only nice to have.
 MATCH_THRESHOLDS: Mapping[Criticality, float] = {
-    Criticality.HIGH: 0.30,
-    Criticality.MEDIUM: 0.38,
-    Criticality.LOW: 0.55,
+    Criticality.HIGH: 0.45,
+    Criticality.MEDIUM: 0.51,
+    Criticality.LOW: 0.65,
 }
 
 # Repeating an action already taken needs the latest message itself to be about the condition.
-REAPPLY_THRESHOLD = 0.5
+REAPPLY_THRESHOLD = 0.6
 
 # The LLM sees at most this many guideline candidates. At 20 guidelines that is most of them;
 # at 260 it is the same number, which is what keeps prompt size flat as behaviour grows.
 MAX_LLM_CANDIDATES = 14
 # Below this combined score a condition shares nothing with the conversation worth judging.
-LLM_CANDIDATE_FLOOR = 0.12
+LLM_CANDIDATE_FLOOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,13 @@ class ConversationSignals:
     latest: frozenset[str] = frozenset()
     latest_embedding: tuple[float, ...] = ()
     window_embedding: tuple[float, ...] = ()
+    is_latest_a_question: bool = True
+
+    @property
+    def sparse_window_embedding(self) -> dict[int, float]:
+        if not hasattr(self, "_sparse_window"):
+            self._sparse_window = _sparse(self.window_embedding)
+        return self._sparse_window
 
     @classmethod
     def build(
@@ -131,6 +143,7 @@ class ConversationSignals:
             latest=features(latest_text, synonyms),
             latest_embedding=hashed_embedding(latest_text) if latest_text else (),
             window_embedding=hashed_embedding(" ".join(customer[-2:])) if customer else (),
+            is_latest_a_question=is_question(latest_text),
         )
 
 
@@ -144,44 +157,104 @@ class ConditionIndex:
         embeddings: Mapping[str, Sequence[float] | None] | None = None,
     ) -> None:
         self.synonyms = synonyms
-        self.features = {key: features(text, synonyms) for key, text in conditions.items()}
+        self.groups = {key: feature_groups(text, synonyms) for key, text in conditions.items()}
+        self.expects_question = {
+            key: bool(QUESTION_CONDITION.search(text)) for key, text in conditions.items()
+        }
         document_frequency: dict[str, int] = {}
-        for found in self.features.values():
-            for feature in found:
+        for groups in self.groups.values():
+            for feature in frozenset().union(*groups) if groups else ():
                 document_frequency[feature] = document_frequency.get(feature, 0) + 1
-        total = max(1, len(self.features))
+        # A small agent (one or two guidelines) would otherwise give every word a tiny IDF and
+        # no condition could ever gather enough evidence.
+        total = max(MIN_IDF_CORPUS, len(self.groups))
         self.idf = {
             feature: math.log(1.0 + total / (1.0 + count))
             for feature, count in document_frequency.items()
         }
-        self.embeddings: dict[str, tuple[float, ...]] = {}
+        # Sparse {dimension: value}: hashed vectors have a few dozen non-zero entries, so a dot
+        # product over the query's entries is ~10x faster than over all dimensions.
+        self.embeddings: dict[str, dict[int, float]] = {}
         for key, text in conditions.items():
             stored = (embeddings or {}).get(key)
             # A stored vector from another embedder (other dimensions) cannot be compared with
             # the local query vector, so the local one is computed instead.
-            if stored is not None and len(stored) == EMBEDDING_DIMENSIONS:
-                self.embeddings[key] = tuple(stored)
-            else:
-                self.embeddings[key] = hashed_embedding(text)
+            if stored is None or len(stored) != EMBEDDING_DIMENSIONS:
+                stored = hashed_embedding(text)
+            self.embeddings[key] = _sparse(stored)
 
     def score(self, key: str, signals: ConversationSignals) -> ConditionScore:
-        found = self.features.get(key, frozenset())
-        if not found:
+        groups = self.groups.get(key, ())
+        if not groups:
             return ConditionScore(key=key, score=0.0, latest_score=0.0)
-        total = sum(self.idf.get(feature, 1.0) for feature in found)
-        window = sum(self.idf.get(f, 1.0) * signals.weights.get(f, 0.0) for f in found) / total
-        latest = sum(self.idf.get(f, 1.0) for f in found if f in signals.latest) / total
+        total = window_mass = latest_mass = 0.0
+        shared: list[str] = []
+        for group in groups:
+            weight = max(self.idf.get(feature, 1.0) for feature in group)
+            total += weight
+            seen = max(signals.weights.get(feature, 0.0) for feature in group)
+            window_mass += weight * seen
+            if group & signals.latest:
+                latest_mass += weight
+            if seen > 0:
+                shared.extend(sorted(f for f in group if signals.weights.get(f, 0.0) > 0))
+        combined = _evidence(window_mass / total, window_mass)
         similarity = 0.0
-        if signals.window_embedding:
-            similarity = max(0.0, cosine(self.embeddings[key], signals.window_embedding))
-        combined = (1.0 - EMBEDDING_WEIGHT) * window + EMBEDDING_WEIGHT * similarity
-        shared = tuple(sorted(f for f in found if signals.weights.get(f, 0.0) > 0))
+        # Without any shared feature the condition stays below every threshold and floor, so the
+        # similarity would not change a decision; skipping it keeps 260 conditions cheap.
+        if window_mass > 0 and signals.window_embedding and EMBEDDING_WEIGHT:
+            vector = self.embeddings[key]
+            query = signals.sparse_window_embedding
+            similarity = max(0.0, sum(value * vector.get(i, 0.0) for i, value in query.items()))
+        combined = (1.0 - EMBEDDING_WEIGHT) * combined + EMBEDDING_WEIGHT * similarity
+        latest = _evidence(latest_mass / total, latest_mass)
+        if self.expects_question.get(key) and not signals.is_latest_a_question:
+            combined *= NOT_A_QUESTION_FACTOR
+            latest *= NOT_A_QUESTION_FACTOR
         return ConditionScore(
-            key=key, score=round(combined, 4), latest_score=round(latest, 4), shared_features=shared
+            key=key,
+            score=round(combined, 4),
+            latest_score=round(latest, 4),
+            shared_features=tuple(shared),
         )
 
     def score_all(self, signals: ConversationSignals) -> dict[str, ConditionScore]:
-        return {key: self.score(key, signals) for key in self.features}
+        return {key: self.score(key, signals) for key in self.groups}
+
+
+# "asks about / how / whether …" describes a question; "asks to speak with …" a request.
+QUESTION_CONDITION = re.compile(
+    r"\b(?:asks?|asking|inquires?|wonders?)\s+(?:about|how|what|whether|if|why|when|where|which|"
+    r"who)\b",
+    re.IGNORECASE,
+)
+QUESTION_OPENERS = re.compile(
+    r"^\W*(?:\w+,\s*)?(what|which|who|whom|whose|when|where|why|how|can|could|would|will|"
+    r"do|does|did|is|are|was|were|should|may|any)\b",
+    re.IGNORECASE,
+)
+# A condition about the customer asking something fits a statement less well ("submit my loan
+# application" is not asking how long an application takes).
+NOT_A_QUESTION_FACTOR = 0.8
+
+
+def _sparse(vector: Sequence[float]) -> dict[int, float]:
+    """Non-zero entries of a unit vector (stored vectors are re-normalised to be safe)."""
+    norm = math.sqrt(sum(value * value for value in vector)) or 1.0
+    return {index: value / norm for index, value in enumerate(vector) if value}
+
+
+def is_question(text: str) -> bool:
+    return "?" in text or bool(QUESTION_OPENERS.search(text))
+
+
+def _evidence(coverage: float, mass: float) -> float:
+    """Half how much of the condition is present, half how much rare evidence there is.
+
+    Coverage alone punishes long conditions ("asks about the APR or interest rate of a loan"
+    against "what APR for 36 months?"); mass alone lets one common word carry a condition.
+    """
+    return 0.5 * coverage + 0.5 * min(1.0, mass / EVIDENCE_SATURATION)
 
 
 def condition_embedding(text: str) -> tuple[float, ...]:
@@ -236,10 +309,10 @@ def select_llm_candidates(
     chosen: list[Guideline] = []
     for guideline in ranked:
         score = scores[guideline.id]
-        if guideline.id in forced:
-            chosen.append(guideline)
-        elif len([g for g in chosen if g.id not in forced]) < limit and (
-            score.latest_score > 0 or score.score >= LLM_CANDIDATE_FLOOR
+        if (
+            guideline.id in forced
+            or len([g for g in chosen if g.id not in forced]) < limit
+            and (score.latest_score > 0 or score.score >= LLM_CANDIDATE_FLOOR)
         ):
             chosen.append(guideline)
     return chosen

@@ -123,11 +123,11 @@ def _context_sections(payload: Mapping[str, Any]) -> list[str]:
     else:
         lines.append("(no messages yet)")
     if payload.get("tool_results"):
-        lines.append("TOOL RESULTS (trust these over anything else):")
+        lines.append("TOOL RESULTS (trust these over anything else; NEW = from this turn):")
         for result in payload["tool_results"]:
             lines.append(
-                f"- {result['tool_id']}({_json(result.get('arguments', {}))}) -> "
-                f"{_json(result.get('data'))}"
+                f"- {'NEW ' if result.get('is_new') else ''}{result['tool_id']}"
+                f"({_json(result.get('arguments', {}))}) -> {_json(result.get('data'))}"
             )
     return lines
 
@@ -180,7 +180,8 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
             lines.append(
                 f"[{journey['id']}] {journey['title']}: {journey.get('description', '')} "
                 f"| activates when: {' OR '.join(journey.get('conditions', []))} "
-                f"| current step: {started} | visited: {', '.join(journey.get('visited', [])) or '-'}"
+                f"| current step: {started} "
+                f"| visited: {', '.join(journey.get('visited', [])) or '-'}"
             )
             for step in journey.get("steps", []):
                 what = f"tool {', '.join(step['tools'])}" if step.get("tools") else step["action"]

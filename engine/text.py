@@ -15,40 +15,274 @@ from functools import lru_cache
 WORD_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 STOPWORDS = frozenset(
-    """a about above after again against agent agents all also am an and another any anything are
-    as ask asked asking asks at be because been before being below between both but by can could
-    current currently customer customers d did do does doing done down during each every few for
-    from further get gets give gives had has have having he her here hers herself him himself his
-    how i i'm if im in inquire inquires inquiry into is it it's its itself just know knows let lets
-    like likes ll m make makes may me mention mentioned mentions might mine more most must my myself
-    need needed needs no nor not now of off on once one only onto or other ought our ours ourselves
-    out over own please provide provided provides re regarding related s said same say says shall
-    she should so some something such t take takes tell tells than that the their theirs them
-    themselves then there these they this those through to told too two under until up us user
-    users ve very want wanted wanting wants was we were what when where which while who whom whose
-    why will with without would you your yours yourself yourselves""".split()
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "agent",
+        "agents",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "another",
+        "any",
+        "anything",
+        "are",
+        "as",
+        "ask",
+        "asked",
+        "asking",
+        "asks",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "current",
+        "currently",
+        "customer",
+        "customers",
+        "d",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "give",
+        "gives",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "i'm",
+        "if",
+        "im",
+        "in",
+        "inquire",
+        "inquires",
+        "inquiry",
+        "into",
+        "is",
+        "it",
+        "it's",
+        "its",
+        "itself",
+        "just",
+        "know",
+        "knows",
+        "let",
+        "lets",
+        "like",
+        "likes",
+        "ll",
+        "m",
+        "make",
+        "makes",
+        "may",
+        "me",
+        "mention",
+        "mentioned",
+        "mentions",
+        "might",
+        "mine",
+        "more",
+        "most",
+        "must",
+        "my",
+        "myself",
+        "need",
+        "needed",
+        "needs",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "one",
+        "only",
+        "onto",
+        "or",
+        "other",
+        "ought",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "please",
+        "provide",
+        "provided",
+        "provides",
+        "re",
+        "regarding",
+        "related",
+        "s",
+        "said",
+        "same",
+        "say",
+        "says",
+        "shall",
+        "she",
+        "should",
+        "so",
+        "some",
+        "something",
+        "such",
+        "t",
+        "take",
+        "takes",
+        "tell",
+        "tells",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "told",
+        "too",
+        "two",
+        "under",
+        "until",
+        "up",
+        "us",
+        "user",
+        "users",
+        "ve",
+        "very",
+        "want",
+        "wanted",
+        "wanting",
+        "wants",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "without",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+    ]
 )
 
 # Words that carry meaning on their own but that the stopword list above would drop, or that a
 # condition spells differently from a customer. Each maps to a concept feature ("~greet").
 CONCEPT_LEXICON: Mapping[str, tuple[str, ...]] = {
     "~greet": (
-        "hi", "hello", "hey", "hiya", "howdy", "greet", "greeting", "greetings", "yo", "salut",
-        "hola", "shalom", "bonjour",
+        "hi",
+        "hello",
+        "hey",
+        "hiya",
+        "howdy",
+        "greet",
+        "greeting",
+        "greetings",
+        "yo",
+        "salut",
+        "hola",
+        "shalom",
+        "bonjour",
     ),
     "~farewell": ("bye", "goodbye", "farewell", "cya"),
     "~thank": ("thank", "thanks", "thx", "grateful", "appreciate", "cheers"),
     "~upset": (
-        "upset", "angry", "frustrated", "frustrating", "frustration", "annoyed", "annoying",
-        "furious", "mad", "unhappy", "ridiculous", "terrible", "awful", "horrible", "worst",
-        "disappointed", "complain", "complaint", "outrageous", "unacceptable", "hate",
+        "upset",
+        "angry",
+        "frustrated",
+        "frustrating",
+        "frustration",
+        "annoyed",
+        "annoying",
+        "furious",
+        "mad",
+        "unhappy",
+        "ridiculous",
+        "terrible",
+        "awful",
+        "horrible",
+        "worst",
+        "disappointed",
+        "complain",
+        "complaint",
+        "outrageous",
+        "unacceptable",
+        "hate",
     ),
     "~human": (
-        "human", "person", "representative", "operator", "banker",
-        "staff", "manager", "supervisor",
+        "human",
+        "person",
+        "representative",
+        "operator",
+        "banker",
+        "staff",
+        "manager",
+        "supervisor",
     ),
     "~drink": ("drink", "beverage", "thirsty", "water", "juice", "soda", "coffee", "tea"),
-    "~food": ("food", "hungry", "eat", "meal", "snack", "lunch", "dinner", "breakfast"),
+    "~food": ("food", "hungry", "starving", "eat", "meal", "snack", "lunch", "dinner", "breakfast"),
+    "~abroad": ("foreign", "abroad", "international", "overseas"),
+    "~ship": ("ship", "shipping", "shipment", "delivery", "deliver", "delivered"),
+    "~speak": ("speak", "talk", "chat"),
+    "~change": ("change", "update", "modify", "edit", "amend"),
     "~price": ("price", "cost", "costs", "fee", "fees", "charge", "charges", "expensive", "cheap"),
     "~cancel": ("cancel", "cancellation", "terminate", "unsubscribe"),
     "~refund": ("refund", "reimburse", "reimbursement", "moneyback"),
@@ -75,13 +309,23 @@ CONCEPT_PHRASES: Mapping[str, str] = {
 
 # Suffixes tried in order; each keeps a stem of at least the given length.
 SUFFIXES: tuple[tuple[str, int], ...] = (
-    ("ments", 4), ("ment", 4), ("ing", 3), ("ed", 3), ("es", 4), ("s", 3),
+    ("ments", 4),
+    ("ment", 4),
+    ("ing", 3),
+    ("ed", 3),
+    ("es", 4),
+    ("s", 3),
 )
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """Strip one common English suffix and a doubled final consonant ("shopping" → "shop")."""
+    """Strip one common English suffix and a doubled final consonant ("shopping" → "shop").
+
+    A final "e" goes too, so "refinance" and "refinancing" meet at "refinanc".
+    """
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
     for suffix, minimum in SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= minimum:
             if suffix == "s" and word.endswith("ss"):
@@ -89,6 +333,8 @@ def stem(word: str) -> str:
             word = word[: -len(suffix)]
             break
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+        word = word[:-1]
+    if len(word) > 4 and word.endswith("e") and not word.endswith("ee"):
         word = word[:-1]
     return word
 
@@ -146,6 +392,46 @@ def _features(text: str, synonyms: tuple[tuple[str, str], ...]) -> frozenset[str
             if " " in phrase and f" {phrase} " in padded:
                 found.add(canonical)
     return frozenset(found)
+
+
+def feature_groups(
+    text: str, synonyms: tuple[tuple[str, str], ...] = ()
+) -> tuple[frozenset[str], ...]:
+    """features() of a condition, grouped so that alternatives joined by "or" count once.
+
+    "the APR or interest rate of a loan" → {apr, interest}, {rate}, {loan}: a customer asking
+    about the APR satisfies the first group without ever saying "interest".
+    """
+    return _feature_groups(text, synonyms)
+
+
+@lru_cache(maxsize=65536)
+def _feature_groups(text: str, synonyms: tuple[tuple[str, str], ...]) -> tuple[frozenset[str], ...]:
+    tokens = words(text)
+    per_token = [_features(token, synonyms) for token in tokens]
+    groups: list[set[str]] = []
+    join_next = False
+    for token, found in zip(tokens, per_token, strict=True):
+        if token == "or":
+            join_next = bool(groups)
+            continue
+        if not found:
+            continue
+        if join_next:
+            groups[-1] |= found
+        else:
+            groups.append(set(found))
+        join_next = False
+    grouped = set().union(*groups) if groups else set()
+    # Phrase-level features (multi-word synonyms, concept phrases) stand alone.
+    for extra in _features(text, synonyms) - grouped:
+        groups.append({extra})
+    merged: list[frozenset[str]] = []
+    for group in groups:
+        frozen = frozenset(group)
+        if frozen not in merged:
+            merged.append(frozen)
+    return tuple(merged)
 
 
 EMBEDDING_DIMENSIONS = 256

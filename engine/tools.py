@@ -1,16 +1,515 @@
-"""Tools (filled in below the walking skeleton)."""
+"""Tools: the @tool decorator, the registry, argument handling and parallel execution.
+
+A tool is a plain function (sync or async) whose first parameter is `context: ToolContext`; the
+rest are typed parameters the engine describes to the model:
+
+    @tool
+    async def get_balance(
+        context: ToolContext, account_type: Literal["checking", "savings"]
+    ) -> ToolResult:
+        '''Get the balance of one of the customer's accounts.'''
+
+Types: str, int, float, bool, an Enum, a Literal of strings, or Optional of those. A parameter with
+a default (or Optional) is optional. Descriptions come from the docstring's first paragraph, and
+per parameter from `Annotated[str, "description"]` or an "Args:" / ":param x:" docstring entry.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+import enum
+import inspect
+import json
+import logging
+import re
+import time
+import types
+import typing
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+from engine.errors import ToolDefinitionError
+from engine.text import STOPWORDS, stem, words
+from engine.types import ToolParameter, ToolSpec
+
+logger = logging.getLogger(__name__)
+
+# A tool that has not answered in this long is treated as failed, so one slow backend cannot hold
+# the customer's reply indefinitely. Parlant's plugin default is 120 s; a chat reply cannot wait
+# that long.
+DEFAULT_TOOL_TIMEOUT_SECONDS = 30.0
+# Large results are cut before they reach a prompt; the full data still goes to the tool event.
+MAX_RESULT_CHARS_IN_PROMPT = 4000
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    data: Any
+    metadata: Mapping[str, Any] = field(default_factory=dict)  # for the UI; the model never sees it
+    control: Mapping[str, Any] = field(default_factory=dict)  # e.g. {"mode": "manual"} for handoff
+    canned_response_fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    agent_id: str
+    session_id: str
+    customer_id: str
+    _emit_message: Callable[[str], Awaitable[None]] | None = field(default=None, repr=False)
+    _emit_status: Callable[[str, Mapping[str, Any]], Awaitable[None]] | None = field(
+        default=None, repr=False
+    )
+
+    async def emit_message(self, text: str) -> None:
+        """Send a message to the customer now, while the tool is still running."""
+        if self._emit_message is not None:
+            await self._emit_message(text)
+
+    async def emit_status(self, status: str, data: Mapping[str, Any] | None = None) -> None:
+        if self._emit_status is not None:
+            await self._emit_status(status, dict(data or {}))
+
+
+@dataclass(frozen=True)
+class RegisteredTool:
+    name: str
+    description: str
+    parameters: tuple[ToolParameter, ...]
+    function: Callable[..., Any]
+    is_consequential: bool = False
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(
+            id=self.name,
+            description=self.description,
+            parameters=self.parameters,
+            is_consequential=self.is_consequential,
+        )
+
+
+class ToolRegistry:
+    def __init__(self) -> None:
+        self._tools: dict[str, RegisteredTool] = {}
+
+    def register(
+        self,
+        function: Callable[..., Any],
+        *,
+        name: str | None = None,
+        consequential: bool = False,
+    ) -> RegisteredTool:
+        registered = describe_function(function, name=name, consequential=consequential)
+        self._tools[registered.name] = registered
+        return registered
+
+    def get(self, name: str) -> RegisteredTool | None:
+        return self._tools.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tools
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._tools)
+
+    def specs(self) -> list[ToolSpec]:
+        return [self._tools[name].spec() for name in self.names]
+
+
+default_registry = ToolRegistry()
+
+
+def tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    consequential: bool = False,
+    registry: ToolRegistry | None = None,
+) -> Any:
+    """Register `function` as a tool (in `registry`, default the module-level one); return it."""
+
+    def decorate(inner: Callable[..., Any]) -> Callable[..., Any]:
+        target = registry if registry is not None else default_registry
+        target.register(inner, name=name, consequential=consequential)
+        return inner
+
+    return decorate(function) if function is not None else decorate
+
+
+def _docstring_parts(function: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    doc = inspect.getdoc(function) or ""
+    description = doc.split("\n\n")[0].replace("\n", " ").strip()
+    per_parameter: dict[str, str] = {}
+    for match in re.finditer(r":param\s+(\w+):\s*(.+)", doc):
+        per_parameter[match.group(1)] = match.group(2).strip()
+    args_section = re.search(r"^(?:Args|Arguments|Parameters):\s*\n((?:[ \t]+.+\n?)+)", doc, re.M)
+    if args_section:
+        for line in args_section.group(1).splitlines():
+            entry = re.match(r"\s+(\w+)(?:\s*\([^)]*\))?:\s*(.+)", line)
+            if entry:
+                per_parameter.setdefault(entry.group(1), entry.group(2).strip())
+    return description, per_parameter
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(arguments) == 1 and len(typing.get_args(annotation)) == 2:
+            return arguments[0], True
+    return annotation, False
+
+
+def _parameter_type(annotation: Any, where: str) -> tuple[str, tuple[str, ...]]:
+    if annotation is str:
+        return "string", ()
+    if annotation is bool:
+        return "boolean", ()
+    if annotation is int:
+        return "integer", ()
+    if annotation is float:
+        return "number", ()
+    if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):
+        return "string", tuple(str(member.value) for member in annotation)
+    if typing.get_origin(annotation) is Literal:
+        values = typing.get_args(annotation)
+        if all(isinstance(value, str) for value in values):
+            return "string", tuple(values)
+    raise ToolDefinitionError(
+        f"{where}: unsupported type {annotation!r}; use str, int, float, bool, an Enum, a Literal "
+        "of strings, or Optional of one of these."
+    )
+
+
+def describe_function(
+    function: Callable[..., Any], *, name: str | None = None, consequential: bool = False
+) -> RegisteredTool:
+    tool_name = name or function.__name__
+    signature = inspect.signature(function)
+    try:
+        hints = typing.get_type_hints(function, include_extras=True)
+    except Exception as error:  # noqa: BLE001 - any resolution failure is a definition error
+        raise ToolDefinitionError(f"{tool_name}: cannot resolve annotations ({error})") from error
+    parameters = list(signature.parameters.values())
+    if not parameters or parameters[0].name != "context":
+        raise ToolDefinitionError(
+            f"{tool_name}: the first parameter must be `context: ToolContext`"
+        )
+    description, documented = _docstring_parts(function)
+    described: list[ToolParameter] = []
+    annotations: dict[str, Any] = {}
+    for parameter in parameters[1:]:
+        where = f"{tool_name}.{parameter.name}"
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            raise ToolDefinitionError(f"{where}: *args and **kwargs cannot be described to a model")
+        if parameter.name not in hints:
+            raise ToolDefinitionError(f"{where}: missing type annotation")
+        annotation = hints[parameter.name]
+        parameter_description = documented.get(parameter.name, "")
+        if typing.get_origin(annotation) is Annotated:
+            annotation, *extras = typing.get_args(annotation)
+            for extra in extras:
+                if isinstance(extra, str):
+                    parameter_description = extra
+        annotation, is_optional = _unwrap_optional(annotation)
+        type_name, enum_values = _parameter_type(annotation, where)
+        annotations[parameter.name] = annotation
+        described.append(
+            ToolParameter(
+                name=parameter.name,
+                type=type_name,
+                description=parameter_description,
+                enum=enum_values,
+                is_required=not is_optional and parameter.default is inspect.Parameter.empty,
+            )
+        )
+    return RegisteredTool(
+        name=tool_name,
+        description=description,
+        parameters=tuple(described),
+        function=function,
+        is_consequential=consequential,
+        annotations=annotations,
+    )
+
+
+class InvalidArgument(ValueError):  # noqa: N818
+    pass
+
+
+def cast_argument(value: Any, parameter: ToolParameter, annotation: Any = None) -> Any:
+    """Convert a model-supplied value to the parameter's type, or raise InvalidArgument."""
+    if value is None:
+        return None
+    if parameter.type == "boolean":
+        if isinstance(value, bool):
+            return value
+        lowered = str(value).strip().lower()
+        if lowered in ("true", "yes", "1", "y"):
+            return True
+        if lowered in ("false", "no", "0", "n"):
+            return False
+        raise InvalidArgument(f"{value!r} is not yes or no")
+    if parameter.type in ("integer", "number"):
+        if isinstance(value, bool):
+            raise InvalidArgument(f"{value!r} is not a number")
+        if isinstance(value, int | float):
+            number = value
+        else:
+            number = parse_number(str(value))
+            if number is None:
+                raise InvalidArgument(f"{value!r} is not a number")
+        if parameter.type == "integer":
+            if float(number) != int(number):
+                raise InvalidArgument(f"{value!r} is not a whole number")
+            return int(number)
+        return float(number)
+    text = value if isinstance(value, str) else json.dumps(value)
+    if parameter.enum:
+        chosen = _match_enum(text, parameter.enum)
+        if chosen is None:
+            raise InvalidArgument(f"{text!r} is not one of {', '.join(parameter.enum)}")
+        if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):
+            return next(member for member in annotation if str(member.value) == chosen)
+        return chosen
+    return text
+
+
+def _match_enum(text: str, values: Sequence[str]) -> str | None:
+    lowered = text.strip().lower()
+    for value in values:
+        if lowered == value.lower() or lowered == value.lower().replace("_", " "):
+            return value
+    return None
+
+
+NUMBER_PATTERN = re.compile(
+    r"(?<![\w.])([$€£]\s*)?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(k|thousand|million|m)?\b",
+    re.IGNORECASE,
+)
+
+
+def parse_number(text: str) -> float | None:
+    match = NUMBER_PATTERN.search(text)
+    if not match:
+        return None
+    whole = match.group(2).replace(",", "")
+    number = float(f"{whole}.{match.group(3)}") if match.group(3) else float(whole)
+    multiplier = {"k": 1e3, "thousand": 1e3, "million": 1e6, "m": 1e6}.get(
+        (match.group(4) or "").lower(), 1
+    )
+    number *= multiplier
+    return int(number) if number == int(number) else number
+
+
+# ---------------------------------------------------------------------------------------------
+# Rule-based argument extraction, for the local provider: never guesses, only reads what the
+# customer wrote. A parameter it cannot find is reported missing, so the agent asks for it.
+
+AMOUNT_WORDS = frozenset({"amount", "price", "cost", "total", "sum", "salary", "income", "balance"})
+EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+PHONE_PATTERN = re.compile(r"\+?\d[\d\s().-]{7,}\d")
+DATE_PATTERN = re.compile(
+    r"\b(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
+    r"oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?|today|tomorrow|yesterday)\b",
+    re.IGNORECASE,
+)
+
+
+def extract_argument(parameter: Mapping[str, Any], texts: Sequence[str]) -> Any:
+    """The value of `parameter` as stated in `texts` (latest first), or None if it is not there."""
+    for text in texts:
+        value = _extract_from(parameter, text)
+        if value is not None:
+            return value
+    return None
+
+
+def _extract_from(parameter: Mapping[str, Any], text: str) -> Any:
+    name_words = [w for w in re.split(r"[_\W]+", parameter["name"].lower()) if w]
+    lowered = text.lower()
+    if parameter.get("enum"):
+        for value in parameter["enum"]:
+            pattern = r"\b" + re.escape(value.lower()).replace("_", "[ _]") + r"\b"
+            if re.search(pattern, lowered):
+                return value
+        stems = {stem(w) for w in words(text)}
+        for value in parameter["enum"]:
+            if stem(value.lower()) in stems:
+                return value
+        return None
+    kind = parameter.get("type", "string")
+    if kind == "boolean":
+        return None  # a yes/no the customer did not state explicitly is not ours to assume
+    if kind in ("integer", "number") or AMOUNT_WORDS & set(name_words):
+        number = _best_number(text, name_words)
+        if number is None:
+            return None
+        return number if kind in ("integer", "number") else str(number)
+    if "email" in name_words:
+        match = EMAIL_PATTERN.search(text)
+        return match.group(0) if match else None
+    if "phone" in name_words:
+        match = PHONE_PATTERN.search(text)
+        return match.group(0).strip() if match else None
+    if {"date", "day", "when"} & set(name_words):
+        match = DATE_PATTERN.search(text)
+        return match.group(0) if match else None
+    if {"four", "last4", "digits", "pin", "zip", "code", "number", "id"} & set(name_words):
+        match = re.search(r"\b[A-Z0-9-]*\d[A-Z0-9-]*\b", text, re.IGNORECASE)
+        if match and ("four" not in name_words or len(re.sub(r"\D", "", match.group(0))) == 4):
+            return match.group(0)
+        match = re.search(r"\b\d{4}\b", text) if "four" in name_words else None
+        return match.group(0) if match else None
+    for example in parameter.get("examples", ()):
+        if re.search(r"\b" + re.escape(example.lower()) + r"\b", lowered):
+            return example
+    return _word_beside_name(name_words, text)
+
+
+def _best_number(text: str, name_words: Sequence[str]) -> int | float | None:
+    best: tuple[int, int | float] | None = None
+    name_stems = {stem(w) for w in name_words}
+    for match in NUMBER_PATTERN.finditer(text):
+        number = parse_number(match.group(0))
+        if number is None:
+            continue
+        following = words(text[match.end() : match.end() + 20])
+        preceding = words(text[max(0, match.start() - 25) : match.start()])
+        score = 0
+        if following and stem(following[0]) in name_stems:
+            score += 3
+        if {stem(w) for w in preceding[-3:]} & name_stems:
+            score += 2
+        if match.group(1) or (following and following[0] in ("dollars", "usd", "euros", "eur")):
+            score += 2 if AMOUNT_WORDS & set(name_words) else 0
+        if following and following[0] in ("months", "month", "years", "year", "days", "day"):
+            score -= 0 if stem(following[0]) in name_stems else 2
+        if best is None or score > best[0]:
+            best = (score, number)
+    return best[1] if best else None
+
+
+def _word_beside_name(name_words: Sequence[str], text: str) -> str | None:
+    """ "account_type" in "my checking account" → "checking": the content word before the name."""
+    tokens = words(text)
+    generic = {"type", "kind", "name", "value", "option", "choice"}
+    anchors = {stem(w) for w in name_words if w not in generic}
+    for position, token in enumerate(tokens):
+        if stem(token) in anchors and position > 0:
+            before = tokens[position - 1]
+            if before not in STOPWORDS and len(before) > 1 and stem(before) not in anchors:
+                return before
+    return None
 
 
 def local_tool_calls(
     payload: Mapping[str, Any], applying: set[str], journeys: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    return []
+    """The local provider's tool calls: tools of applying guidelines and of journey tool steps."""
+    from engine.journeys import tool_steps_reached
+
+    reached = tool_steps_reached(payload, journeys)
+    customer_texts = [
+        m["text"] for m in reversed(payload.get("history", [])) if m["role"] == "customer"
+    ]
+    latest_only = customer_texts[:1]
+    earlier = customer_texts[:4]
+    already = {
+        (result["tool_id"], json.dumps(result.get("arguments", {}), sort_keys=True))
+        for result in payload.get("tool_results", ())
+    }
+    calls = []
+    for spec in payload.get("tools", ()):
+        if not any(user in applying or user in reached for user in spec.get("used_by", ())):
+            continue
+        arguments: dict[str, Any] = {}
+        missing: list[str] = []
+        for parameter in spec.get("parameters", ()):
+            # The latest message first: a value restated now overrides an older one.
+            value = extract_argument(parameter, latest_only) or extract_argument(parameter, earlier)
+            if value is not None:
+                arguments[parameter["name"]] = value
+            elif parameter.get("required", True):
+                missing.append(parameter["name"])
+        if (spec["id"], json.dumps(arguments, sort_keys=True)) in already and not missing:
+            continue
+        calls.append({"tool_id": spec["id"], "arguments": arguments, "missing": missing})
+    return calls
 
 
-class ToolRegistry:
-    pass
+# ---------------------------------------------------------------------------------------------
+# Execution
+
+
+@dataclass
+class ToolCallRecord:
+    tool_id: str
+    arguments: dict[str, Any]
+    result: ToolResult | None = None
+    error: str = ""
+    duration_ms: float = 0.0
+
+    def event_entry(self) -> dict[str, Any]:
+        result = self.result or ToolResult(data="Tool call error", metadata={"error": self.error})
+        return {
+            "tool_id": self.tool_id,
+            "arguments": _jsonable(self.arguments),
+            "result": {
+                "data": _jsonable(result.data),
+                "metadata": _jsonable(result.metadata),
+                "control": _jsonable(result.control),
+                "canned_response_fields": _jsonable(result.canned_response_fields),
+            },
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(item) for item in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+async def run_tool(
+    registered: RegisteredTool,
+    arguments: Mapping[str, Any],
+    context: ToolContext,
+    *,
+    timeout_seconds: float = DEFAULT_TOOL_TIMEOUT_SECONDS,
+) -> ToolCallRecord:
+    """Run one tool; failures become an error record, never an exception (the turn goes on)."""
+    started = time.perf_counter()
+    record = ToolCallRecord(tool_id=registered.name, arguments=dict(arguments))
+    try:
+        if inspect.iscoroutinefunction(registered.function):
+            call = registered.function(context, **arguments)
+        else:
+            call = asyncio.to_thread(registered.function, context, **arguments)
+        value = await asyncio.wait_for(call, timeout=timeout_seconds)
+        record.result = value if isinstance(value, ToolResult) else ToolResult(data=value)
+    except TimeoutError:
+        record.error = f"timed out after {timeout_seconds:g} s"
+    except Exception as error:  # noqa: BLE001 - a tool's failure is data for the reply, not a crash
+        logger.exception("tool failed", extra={"tool": registered.name})
+        record.error = f"{type(error).__name__}: {error}"
+    record.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    return record
+
+
+def prompt_view_of(data: Any) -> Any:
+    """Tool data as a prompt may show it: cut to a bounded size."""
+    text = json.dumps(_jsonable(data), ensure_ascii=False)
+    if len(text) <= MAX_RESULT_CHARS_IN_PROMPT:
+        return _jsonable(data)
+    return text[:MAX_RESULT_CHARS_IN_PROMPT] + "…(truncated)"

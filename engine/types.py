@@ -307,3 +307,5 @@ class TurnOutcome:
     trace: Mapping[str, Any]  # JSON-serialisable explanation of the turn
     session_mode: SessionMode | None = None  # set when a tool asked to switch the mode
     was_cancelled: bool = False
+    # Context variable id -> value fetched this turn by the variable's tool; the adapter stores it.
+    refreshed_variables: Mapping[str, Any] = field(default_factory=dict)

@@ -7,6 +7,7 @@ services. There are no per-environment settings modules.
 
 import os
 from pathlib import Path
+from tempfile import gettempdir
 from urllib.parse import parse_qs, unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -90,12 +91,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "corsheaders",
     "channels",
+    "reversion",
+    "reversion_compare",
     "behavior",
     "sessions_app",
 ]
 
 MIDDLEWARE = [
+    # First, so that even refusals further down carry the CORS headers the widget needs.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,6 +141,9 @@ else:
             # IMMEDIATE makes concurrent writers queue on the write lock instead of failing with
             # "database is locked" when a read transaction upgrades to a write.
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # A file, not the shared-cache memory database: that one fails concurrent writers with
+            # "table is locked" instead of queueing them on the busy timeout.
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(Path(gettempdir()) / "parlant-test.sqlite3"))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -176,6 +185,19 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Rate-limit counters must be shared by every server process, so they live in Redis when there
+# is one; the embedded mode's single process keeps them in memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("CHANNELS_PREFIX", "parlant"),
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Turn execution ---------------------------------------------------------------------------
 # With a broker, turns go to Celery workers; without one, the in-process worker runs the very same
 # task function on a thread pool after the request's transaction commits.
@@ -207,13 +229,63 @@ OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 30)
 PARLANT_MAX_WAIT_FOR_DATA_SECONDS = env_int("PARLANT_MAX_WAIT_FOR_DATA_SECONDS", 60)
 PARLANT_MAX_MESSAGE_CHARS = env_int("PARLANT_MAX_MESSAGE_CHARS", 8000)
 
+# --- Authorization (who may do what: sessions_app/permissions.py) -----------------------------
+# The development policy lets everything through, as Parlant's does, so the quick start needs
+# no credentials; with DEBUG off the strict policy is the default, and a system check refuses
+# production settings that keep the development one.
+PARLANT_AUTHORIZATION_POLICY = env_str(
+    "PARLANT_AUTHORIZATION_POLICY",
+    "sessions_app.permissions.DevelopmentAuthorizationPolicy" if DEBUG
+    else "sessions_app.permissions.StrictAuthorizationPolicy",
+)
+# JWTs for apps and customers: HS256 with this shared secret (unset: JWTs are refused).
+PARLANT_JWT_SECRET = env_str("PARLANT_JWT_SECRET")
+PARLANT_JWT_AUDIENCE = env_str("PARLANT_JWT_AUDIENCE")
+# How long a signed customer or guest token (the widget's credential) stays valid.
+PARLANT_CUSTOMER_TOKEN_MAX_AGE_SECONDS = env_int("PARLANT_CUSTOMER_TOKEN_MAX_AGE_SECONDS", 86400)
+# Behind a proxy, the client address for rate limits comes from X-Forwarded-For.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# Requests per client per operation (Parlant's defaults); any other operation shares the default.
+PARLANT_RATE_LIMITS = {
+    "read_agent": "30/min",
+    "create_guest_session": "10/min",
+    "create_customer_session": "10/min",
+    "read_session": "30/min",
+    "list_events": "240/min",
+    "create_customer_event": "30/min",
+    "create_status_event": "60/min",
+}
+PARLANT_DEFAULT_RATE_LIMIT = env_str("PARLANT_DEFAULT_RATE_LIMIT", "100/min")
+
+# --- CORS: the widget's pages may call the API from their own origins -------------------------
+PARLANT_WIDGET_ORIGINS = env_list("PARLANT_WIDGET_ORIGINS", [])
+CORS_ALLOWED_ORIGINS = PARLANT_WIDGET_ORIGINS
+# The development policy allows every origin as Parlant's does (a local HTML file has none).
+CORS_ALLOW_ALL_ORIGINS = env_bool(
+    "CORS_ALLOW_ALL_ORIGINS",
+    PARLANT_AUTHORIZATION_POLICY.endswith(".DevelopmentAuthorizationPolicy")
+    and not PARLANT_WIDGET_ORIGINS,
+)
+# Only the API answers other origins; admin and the dashboard stay same-origin.
+CORS_URLS_REGEX = r"^/(?!admin/|dashboard/|static/).*$"
+CORS_ALLOW_HEADERS = (
+    "accept", "authorization", "content-type", "x-api-key",
+    # parlant-client (and so parlant-chat-react) sends these on every call.
+    "x-fern-language", "x-fern-runtime", "x-fern-runtime-version", "x-fern-sdk-name",
+    "x-fern-sdk-version",
+)
+CORS_EXPOSE_HEADERS = ["X-Parlant-Guest-Token", "Retry-After"]
+
 # --- API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "parlant_site.api.exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "sessions_app.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_PERMISSION_CLASSES": ["sessions_app.permissions.OperationPermission"],
+    "DEFAULT_THROTTLE_CLASSES": ["sessions_app.throttling.OperationRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -228,6 +300,8 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )

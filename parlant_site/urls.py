@@ -2,23 +2,54 @@ from django.contrib import admin
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from behavior import views as behavior_views
 from behavior.views import AgentViewSet
-from sessions_app import chat
-from sessions_app.views import CustomerViewSet, SessionViewSet, session_events
+from sessions_app import chat, dashboard, widget
+from sessions_app.views import CustomerTokenView, CustomerViewSet, SessionViewSet, session_events
 
 router = SimpleRouter(trailing_slash=False)
 router.register("agents", AgentViewSet, basename="agent")
 router.register("customers", CustomerViewSet, basename="customer")
 router.register("sessions", SessionViewSet, basename="session")
+router.register("tags", behavior_views.TagViewSet, basename="tag")
+router.register("guidelines", behavior_views.GuidelineViewSet, basename="guideline")
+router.register("relationships", behavior_views.RelationshipViewSet, basename="relationship")
+router.register("journeys", behavior_views.JourneyViewSet, basename="journey")
+router.register("terms", behavior_views.TermViewSet, basename="term")
+router.register(
+    "context-variables", behavior_views.ContextVariableViewSet, basename="context-variable"
+)
+router.register(
+    "canned_responses", behavior_views.CannedResponseViewSet, basename="canned-response"
+)
+router.register("capabilities", behavior_views.CapabilityViewSet, basename="capability")
+router.register("services", behavior_views.ServiceViewSet, basename="service")
 
 urlpatterns = [
     path("", chat.chat_page, name="chat"),
     path("admin/", admin.site.urls),
+    path("dashboard/", dashboard.session_list_page, name="dashboard"),
+    path("dashboard/sessions/<str:session_id>/", dashboard.session_page, name="dashboard-session"),
+    path("dashboard/api/sessions", dashboard.sessions_json, name="dashboard-sessions"),
+    path("dashboard/api/sessions/<str:session_id>", dashboard.session_json,
+         name="dashboard-session-json"),
+    path("dashboard/api/sessions/<str:session_id>/traces/<str:trace_id>", dashboard.trace_json,
+         name="dashboard-trace"),
+    path("widget/v1.js", widget.widget_script, name="widget-script"),
+    path("widget/demo/", widget.widget_demo_page, name="widget-demo"),
+    path("auth/customer-tokens", CustomerTokenView.as_view(), name="customer-tokens"),
     path("sessions/<str:session_id>/events", session_events, name="session-events"),
     path(
         "sessions",
         SessionViewSet.as_view({"get": "list", "post": "create", "delete": "delete_many"}),
         name="session-list",
+    ),
+    path(
+        "context-variables",
+        behavior_views.ContextVariableViewSet.as_view(
+            {"get": "list", "post": "create", "delete": "delete_many"}
+        ),
+        name="context-variable-list",
     ),
     *router.urls,
 ]

@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
+from django.utils.html import format_html
 
-from sessions_app.models import Customer, Event, Session, Turn
+from sessions_app import services
+from sessions_app.models import ApiKey, Customer, Event, Session, Turn
 
 
 @admin.register(Customer)
@@ -37,9 +39,9 @@ class TurnInline(admin.TabularInline):
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "agent", "customer", "mode", "event_count", "updated_at")
+    list_display = ("__str__", "agent", "customer", "mode", "held_by", "event_count", "updated_at")
     list_filter = ("mode", "agent")
-    list_select_related = ("agent", "customer")
+    list_select_related = ("agent", "customer", "held_by")
     search_fields = ("id", "title", "customer__name", "agent__name")
     autocomplete_fields = ("agent", "customer")
     readonly_fields = ("id", "created_at", "next_offset", "claimed_offset", "agent_state")
@@ -51,3 +53,38 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="Events", ordering="event_total")
     def event_count(self, session: Session) -> int:
         return session.event_total
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created here and shown once; only their hash is kept. Revoke, never edit."""
+
+    list_display = ("name", "role", "prefix", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("role", ("revoked_at", admin.EmptyFieldListFilter))
+    search_fields = ("name", "prefix")
+    readonly_fields = ("id", "prefix", "created_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A key's role is fixed at creation: a new role means a new key, so nothing widens quietly.
+        return (*self.readonly_fields, "role") if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj: ApiKey, form, change: bool) -> None:
+        if change:
+            obj.save(update_fields=["name"])
+            return
+        created, raw_key = services.api_key_create(name=obj.name, role=obj.role)
+        obj.pk, obj.prefix = created.pk, created.prefix  # the admin redirects to the saved row
+        messages.warning(
+            request,
+            format_html("Copy the new key now; it is not shown again: <code>{}</code>", raw_key),
+        )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # revoked keys stay listed, so a leaked prefix can still be identified
+
+    @admin.action(description="Revoke the selected API keys")
+    def revoke(self, request, queryset) -> None:
+        for api_key_id in queryset.values_list("pk", flat=True):
+            services.api_key_revoke(api_key_id=api_key_id)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

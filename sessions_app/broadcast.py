@@ -26,6 +26,10 @@ def remember_server_loop() -> None:
     _server_loop = asyncio.get_running_loop()
 
 
+# Every operator dashboard listens here for "something happened in session X".
+OPERATORS_GROUP = "operators"
+
+
 def session_group(session_id: str) -> str:
     return f"session.{session_id}"
 
@@ -48,11 +52,19 @@ def event_payload(event: Event) -> dict[str, Any]:
 
 def broadcast_event(session_id: str, payload: dict[str, Any]) -> None:
     """Send the event to the session's group. Call it after commit, never inside a transaction."""
+    send_to_group(session_group(session_id), {"type": "session.event", "event": payload})
+    # Operators' session lists only need to know that something happened, not what.
+    send_to_group(
+        OPERATORS_GROUP,
+        {"type": "dashboard.activity", "session_id": session_id, "offset": payload["offset"]},
+    )
+
+
+def send_to_group(group: str, message: dict[str, Any]) -> None:
+    """Best-effort push to a channel group, from any thread."""
     layer = get_channel_layer()
     if layer is None:
         return
-    group = session_group(session_id)
-    message = {"type": "session.event", "event": payload}
     try:
         if isinstance(layer, InMemoryChannelLayer):
             # Only listeners in this process can exist, and each one has set the server loop.
@@ -62,4 +74,4 @@ def broadcast_event(session_id: str, payload: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, message)
     except Exception:
         # A lost push costs a client one poll, never data: log it and carry on.
-        logger.exception("event broadcast failed", extra={"session_id": session_id})
+        logger.exception("group push failed", extra={"group": group})

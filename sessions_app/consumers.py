@@ -3,8 +3,14 @@
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from sessions_app.broadcast import event_payload, remember_server_loop, session_group
-from sessions_app.permissions import can_watch_session
+from sessions_app.authentication import staff_roles
+from sessions_app.broadcast import (
+    OPERATORS_GROUP,
+    event_payload,
+    remember_server_loop,
+    session_group,
+)
+from sessions_app.permissions import Role, can_watch_session
 from sessions_app.selectors import events_since
 
 
@@ -13,11 +19,21 @@ def _replay(session_id: str, min_offset: int) -> list[dict]:
     return [event_payload(event) for event in events_since(session_id, min_offset)]
 
 
+@database_sync_to_async
+def _is_operator(scope: dict) -> bool:
+    user = scope.get("user")
+    return bool(
+        user is not None and user.is_authenticated
+        and staff_roles(user) & {Role.OPERATOR, Role.ADMIN}
+    )
+
+
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
     """Streams a session's events, in the REST API's JSON, from `?min_offset=N` on.
 
     Pushes may overtake the replay; the client keys events by offset, so a repeat updates in
-    place (streamed messages reuse their offset too) and nothing is lost.
+    place (streamed messages reuse their offset too) and nothing is lost. A change of mode or
+    holder arrives as `{"type": "session"}`, for the client to re-read the session.
     """
 
     async def connect(self) -> None:
@@ -45,3 +61,26 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_event(self, message: dict) -> None:
         await self.send_json({"type": "event", "event": message["event"]})
+
+    async def session_changed(self, message: dict) -> None:
+        await self.send_json({"type": "session", "session_id": message["session_id"]})
+
+
+class OperatorDashboardConsumer(AsyncJsonWebsocketConsumer):
+    """Tells operators' session lists that a session changed; they re-read the list."""
+
+    async def connect(self) -> None:
+        remember_server_loop()
+        if not await _is_operator(self.scope):
+            await self.close(code=4403)
+            return
+        self.joined = True
+        await self.channel_layer.group_add(OPERATORS_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "joined", False):
+            await self.channel_layer.group_discard(OPERATORS_GROUP, self.channel_name)
+
+    async def dashboard_activity(self, message: dict) -> None:
+        await self.send_json({"type": "activity", "session_id": message["session_id"]})

@@ -116,6 +116,9 @@ def build_nlp_service() -> NLPService:
             model=settings.OPENAI_MODEL,
             embedding_model=settings.OPENAI_EMBEDDING_MODEL,
             timeout_seconds=float(settings.OPENAI_TIMEOUT_SECONDS),
+            # The engine retries a failed generation itself; one transport retry under it keeps
+            # the worst case at a handful of calls rather than nine.
+            max_retries=1,
         )
     from engine.nlp.local import LocalNLPService
 

@@ -1,5 +1,9 @@
 """Customers, their sessions with agents, and each session's append-only event timeline."""
 
+import hashlib
+import secrets
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -40,12 +44,20 @@ class Session(models.Model):
     # Offset of the customer message the latest claimed turn answers; -1 before the first turn.
     claimed_offset = models.IntegerField(default=-1, editable=False)
     agent_state = models.JSONField(default=dict, blank=True, editable=False)
+    held_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
+        related_name="held_sessions",
+        help_text="The operator who took the session over; empty while nobody holds it.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "id"]
         indexes = [models.Index(fields=["agent", "customer"], name="sessions_session_agent_cust")]
+        permissions = [
+            ("operate_session", "Can take over and answer sessions (the operator role)"),
+        ]
 
     def __str__(self) -> str:
         return self.title or f"Session {self.id}"
@@ -121,3 +133,54 @@ class Turn(models.Model):
 
     def __str__(self) -> str:
         return f"Turn {self.session_id}@{self.trigger_offset} ({self.status})"
+
+
+API_KEY_PREFIX = "pk_"
+
+
+def hash_api_key(raw_key: str) -> str:
+    # The key carries 256 random bits, so a fast hash is enough: no password stretching needed,
+    # and every API request pays for one hash only.
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiKey(models.Model):
+    """A credential for an application calling the API; only its hash is stored."""
+
+    class Role(models.TextChoices):
+        APP = "app", "App (customers, sessions and events)"
+        OPERATOR = "operator", "Operator (handoff and human replies)"
+        EDITOR = "editor", "Editor (agents and behavior)"
+        ADMIN = "admin", "Admin (everything)"
+
+    id = models.CharField(primary_key=True, max_length=32, default=new_id, editable=False)
+    name = models.CharField(max_length=200, help_text="Who or what uses this key.")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.APP)
+    # The first characters of the key, shown in admin so a leaked key can be recognised.
+    prefix = models.CharField(max_length=16, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate_raw_key() -> str:
+        return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -59,6 +59,10 @@ class SessionSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["title"] = instance.title or None
+        # Server-side bookkeeping (the guest a session belongs to) stays off the wire.
+        data["metadata"] = {
+            key: value for key, value in data["metadata"].items() if not key.startswith("__")
+        }
         return data
 
     def validate_agent_id(self, value: str) -> Agent:
@@ -140,3 +144,18 @@ class EventListQuerySerializer(serializers.Serializer):
                 f"Unknown event kind(s): {', '.join(unknown)}; use {', '.join(Event.Kind.values)}."
             )
         return kinds
+
+
+class ModerationQuerySerializer(serializers.Serializer):
+    moderation = serializers.ChoiceField(["auto", "paranoid", "none"], required=False,
+                                         default="none")
+
+
+class CustomerTokenRequestSerializer(serializers.Serializer):
+    customer_id = serializers.CharField(max_length=32)
+
+    def validate_customer_id(self, value: str) -> Customer:
+        customer = Customer.objects.filter(pk=value).first()
+        if customer is None:
+            raise serializers.ValidationError(f"Customer {value!r} does not exist.")
+        return customer

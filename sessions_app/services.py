@@ -10,7 +10,15 @@ from django.utils import timezone
 from behavior.models import Agent, Tag
 from parlant_site.ids import new_id
 from sessions_app.broadcast import broadcast_event, event_payload
-from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session, Turn
+from sessions_app.models import (
+    GUEST_CUSTOMER_ID,
+    ApiKey,
+    Customer,
+    Event,
+    Session,
+    Turn,
+    hash_api_key,
+)
 
 
 class StaleTurn(Exception):
@@ -169,3 +177,40 @@ def turn_finish(*, turn_id: str, status: str, trace: dict[str, Any]) -> None:
 
 def session_agent_state_save(*, session_id: str, agent_state: dict[str, Any]) -> None:
     Session.objects.filter(pk=session_id).update(agent_state=agent_state)
+
+
+# --- Handoff and API keys (issue 5) -------------------------------------------------------------
+
+
+def session_handoff(*, session_id: str, mode: str, operator: Any = None) -> None:
+    """Switch a session's mode and record who holds it.
+
+    `manual` with an operator: that operator holds it (take over). `manual` without one: it waits
+    for a human. `auto`: the agent answers again and nobody holds it (hand back). Watchers of
+    the session and every operator dashboard hear of the change after commit.
+    """
+    from sessions_app.broadcast import OPERATORS_GROUP, send_to_group, session_group
+
+    held_by = operator if mode == Session.Mode.MANUAL else None
+    if not Session.objects.filter(pk=session_id).update(
+        mode=mode, held_by=held_by, updated_at=timezone.now()
+    ):
+        raise Session.DoesNotExist(f"Session {session_id} does not exist")
+    message = {"type": "session.changed", "session_id": session_id}
+    transaction.on_commit(partial(send_to_group, session_group(session_id), message))
+    transaction.on_commit(
+        partial(send_to_group, OPERATORS_GROUP, {**message, "type": "dashboard.activity"})
+    )
+
+
+def api_key_create(*, name: str, role: str) -> tuple[ApiKey, str]:
+    """Create an API key; the raw key is returned once and never stored."""
+    raw_key = ApiKey.generate_raw_key()
+    api_key = ApiKey.objects.create(
+        name=name, role=role, prefix=raw_key[:10], key_hash=hash_api_key(raw_key)
+    )
+    return api_key, raw_key
+
+
+def api_key_revoke(*, api_key_id: str) -> None:
+    ApiKey.objects.filter(pk=api_key_id, revoked_at__isnull=True).update(revoked_at=timezone.now())

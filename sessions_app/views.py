@@ -13,24 +13,44 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework import status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework import status, views, viewsets
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from behavior.models import Agent, Tag
 from parlant_site.api import UnprocessableEntity
 from sessions_app import services
+from sessions_app.authentication import (
+    InvalidCredentials,
+    issue_customer_token,
+    issue_guest_token,
+    new_guest_id,
+    principal_of,
+)
 from sessions_app.broadcast import event_payload, remember_server_loop, session_group
-from sessions_app.models import Customer, Event, Session
+from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session
+from sessions_app.moderation import moderate_customer_message
+from sessions_app.permissions import (
+    GUEST_SESSION_METADATA_KEY,
+    Operation,
+    Principal,
+    authorization_policy,
+)
 from sessions_app.selectors import events_since, sessions_listing
 from sessions_app.serializers import (
     CustomerSerializer,
+    CustomerTokenRequestSerializer,
     CustomerUpdateSerializer,
     EventCreationSerializer,
     EventListQuerySerializer,
+    ModerationQuerySerializer,
     SessionSerializer,
     SessionUpdateSerializer,
 )
+from sessions_app.throttling import throttle_wait
+
+# Response header that hands an anonymous visitor the token for the guest session it created.
+GUEST_TOKEN_HEADER = "X-Parlant-Guest-Token"
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +98,13 @@ class CustomerViewSet(viewsets.ModelViewSet):
     serializer_class = CustomerSerializer
     queryset = Customer.objects.prefetch_related("tags").order_by("created_at", "id")
     http_method_names = ["get", "post", "patch", "delete"]
+    operations = {
+        "list": Operation.LIST_CUSTOMERS,
+        "create": Operation.CREATE_CUSTOMER,
+        "retrieve": Operation.READ_CUSTOMER,
+        "partial_update": Operation.UPDATE_CUSTOMER,
+        "destroy": Operation.DELETE_CUSTOMER,
+    }
 
     def list(self, request):
         return paginate(request, self.get_queryset(), CustomerSerializer)
@@ -115,15 +142,33 @@ class CustomerViewSet(viewsets.ModelViewSet):
         return Response(CustomerSerializer(customer).data)
 
 
+def _session_creation_operation(request) -> Operation:
+    customer_id = request.data.get("customer_id") if isinstance(request.data, dict) else None
+    if principal_of(request).customer_id or (customer_id and customer_id != GUEST_CUSTOMER_ID):
+        return Operation.CREATE_CUSTOMER_SESSION
+    return Operation.CREATE_GUEST_SESSION
+
+
 class SessionViewSet(viewsets.GenericViewSet):
     serializer_class = SessionSerializer
     http_method_names = ["get", "post", "patch", "delete"]
+    operations = {
+        "list": Operation.LIST_SESSIONS,
+        "create": _session_creation_operation,
+        "retrieve": Operation.READ_SESSION,
+        "partial_update": Operation.UPDATE_SESSION,
+        "destroy": Operation.DELETE_SESSION,
+        "delete_many": Operation.DELETE_SESSIONS,
+    }
 
     def get_queryset(self):
         return sessions_listing()
 
     def list(self, request):
         sessions = self.get_queryset()
+        principal = principal_of(request)
+        if principal.customer_id is not None and not principal.is_staff_member:
+            sessions = sessions.filter(customer_id=principal.customer_id)
         for field in ("agent_id", "customer_id"):
             if value := request.query_params.get(field):
                 sessions = sessions.filter(**{field: value})
@@ -138,12 +183,29 @@ class SessionViewSet(viewsets.GenericViewSet):
         serializer = SessionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        principal = principal_of(request)
+        customer = data.get("customer_id")
+        metadata = dict(data.get("metadata") or {})
+        metadata.pop(GUEST_SESSION_METADATA_KEY, None)  # only the server ties guests to sessions
+        if principal.customer_id is not None:
+            if customer is not None and customer.id != principal.customer_id:
+                raise PermissionDenied("A customer may open sessions only for themselves.")
+            customer = Customer.objects.get(pk=principal.customer_id)
+        guest_token = None
+        if customer is None or customer.id == GUEST_CUSTOMER_ID:
+            guest_id = principal.guest_id or new_guest_id()
+            metadata[GUEST_SESSION_METADATA_KEY] = guest_id
+            if principal.guest_id is None:
+                guest_token = issue_guest_token(guest_id)
         session = services.session_create(
-            agent=data["agent_id"], customer=data.get("customer_id"),
-            title=data.get("title") or "", metadata=data.get("metadata"),
+            agent=data["agent_id"], customer=customer,
+            title=data.get("title") or "", metadata=metadata,
             labels=data.get("labels"),
         )
-        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+        response = Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+        if guest_token:
+            response[GUEST_TOKEN_HEADER] = guest_token
+        return response
 
     def retrieve(self, request, pk=None):
         return Response(SessionSerializer(self.get_object()).data)
@@ -179,9 +241,13 @@ class SessionViewSet(viewsets.GenericViewSet):
             session.customer = get_object_or_404(Customer, pk=data["customer_id"])
             fields.append("customer")
         if "metadata" in data:
-            session.metadata.update(data["metadata"].get("set", {}))
+            # Keys starting with "__" are the server's own (the guest a session belongs to).
+            session.metadata.update(
+                {k: v for k, v in data["metadata"].get("set", {}).items() if not k.startswith("__")}
+            )
             for key in data["metadata"].get("unset", []):
-                session.metadata.pop(key, None)
+                if not key.startswith("__"):
+                    session.metadata.pop(key, None)
             fields.append("metadata")
         if "labels" in data:
             labels = set(session.labels) | set(data["labels"].get("upsert", []))
@@ -191,12 +257,34 @@ class SessionViewSet(viewsets.GenericViewSet):
         with transaction.atomic():
             session.save(update_fields=fields)
             if "mode" in data:
-                services.session_mode_set(session_id=session.id, mode=data["mode"])
+                # A staff member switching to manual takes the session over; an app's switch
+                # leaves it waiting for whichever operator picks it up.
+                services.session_handoff(
+                    session_id=session.id, mode=data["mode"], operator=principal_of(request).user
+                )
                 session.mode = data["mode"]
         return Response(SessionSerializer(session).data)
 
 
-def create_event_for(session: Session, data: dict) -> Event:
+def event_operation(data: dict) -> Operation:
+    """The operation that creating this event is, by its kind and source (Parlant's mapping)."""
+    kind, source = data.get("kind"), data.get("source")
+    if kind == Event.Kind.STATUS:
+        return Operation.CREATE_STATUS_EVENT
+    if kind == Event.Kind.CUSTOM:
+        return Operation.CREATE_CUSTOM_EVENT
+    if source == Event.Source.HUMAN_AGENT:
+        return Operation.CREATE_HUMAN_AGENT_EVENT
+    if source == Event.Source.HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT:
+        return Operation.CREATE_HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT_EVENT
+    if source == Event.Source.AI_AGENT:
+        return Operation.CREATE_AGENT_EVENT
+    if data.get("participant"):
+        return Operation.OVERRIDE_CUSTOMER_PARTICIPANT
+    return Operation.CREATE_CUSTOMER_EVENT
+
+
+def create_event_for(session: Session, data: dict, *, moderation: str = "none") -> Event:
     """Dispatch an event creation request by kind and source, as Parlant's API does."""
     kind, source = data["kind"], data["source"]
     message = data.get("message")
@@ -205,9 +293,12 @@ def create_event_for(session: Session, data: dict) -> Event:
         if source in (Event.Source.CUSTOMER, Event.Source.CUSTOMER_UI):
             if not message or not message.strip():
                 raise UnprocessableEntity("Missing 'message' field for event")
+            # Before the engine can see it: a flagged message is kept, marked, and not followed.
+            verdict = moderate_customer_message(message, mode=moderation)
             return services.customer_message_post(
                 session=session, message=message, participant=participant,
                 metadata=data.get("metadata"), source=Event.Source.CUSTOMER,
+                flagged=verdict.flagged, moderation_tags=list(verdict.tags),
             )
         if source == Event.Source.HUMAN_AGENT:
             if not message:
@@ -298,6 +389,36 @@ async def _wait_for_events(session_id: str, query: dict, deadline: float) -> lis
         await layer.group_discard(group, channel)
 
 
+def _authorize_listing(request: HttpRequest, session_id: str) -> JsonResponse | None:
+    """Authentication, LIST_EVENTS, ownership and rate limit for the long-poll; None if allowed."""
+    try:
+        principal = principal_of(request)
+    except InvalidCredentials as error:
+        return _error(401, str(error))
+    policy = authorization_policy()
+    if not policy.check_permission(principal, Operation.LIST_EVENTS):
+        return _denied(principal)
+    session = Session.objects.filter(pk=session_id).only("id", "customer_id", "metadata").first()
+    if session is None:
+        return _error(404, f"Session {session_id} does not exist")
+    if not policy.check_session_access(principal, session):
+        return _denied(principal)
+    wait = throttle_wait(request, Operation.LIST_EVENTS)
+    if wait is not None:
+        response = _error(429, f"Request was throttled. Expected available in {wait:.0f} seconds.")
+        response["Retry-After"] = str(max(1, round(wait)))
+        return response
+    return None
+
+
+def _denied(principal: Principal) -> JsonResponse:
+    if principal.client_key.startswith("ip:"):
+        response = _error(401, "Authentication credentials were not provided.")
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    return _error(403, "You are not allowed to perform this operation.")
+
+
 @csrf_exempt  # POST and DELETE go to a DRF view, which enforces CSRF for browser sessions itself
 async def session_events(request: HttpRequest, session_id: str):
     """GET: list events (long-poll); POST: create an event; DELETE: delete events from an offset.
@@ -313,8 +434,9 @@ async def session_events(request: HttpRequest, session_id: str):
         field = next(iter(errors))
         return _error(422, f"{field}: {errors[field][0]}", errors)
     query = query_serializer.validated_data
-    if not await Session.objects.filter(pk=session_id).aexists():
-        return _error(404, f"Session {session_id} does not exist")
+    refusal = await sync_to_async(_authorize_listing)(request, session_id)
+    if refusal is not None:
+        return refusal
     wait = min(query["wait_for_data"], settings.PARLANT_MAX_WAIT_FOR_DATA_SECONDS)
     events = await _matching_events(session_id, query)
     if not events and wait > 0:
@@ -328,16 +450,31 @@ def _session_events_write(request: HttpRequest, session_id: str):
     return _events_write_view(request, session_id=session_id)
 
 
+def _event_creation_operation(request) -> Operation:
+    return event_operation(request.data if isinstance(request.data, dict) else {})
+
+
 class _EventsWrite(viewsets.ViewSet):
+    operations = {"create": _event_creation_operation, "destroy": Operation.DELETE_EVENTS}
+
+    def _session(self, queryset, session_id: str) -> Session:
+        session = get_object_or_404(queryset, pk=session_id)
+        self.check_object_permissions(self.request, session)
+        return session
+
     def create(self, request, session_id: str):
-        session = get_object_or_404(Session.objects.select_related("customer", "agent"), pk=session_id)
+        session = self._session(Session.objects.select_related("customer", "agent"), session_id)
+        moderation = ModerationQuerySerializer(data=request.query_params.dict())
+        moderation.is_valid(raise_exception=True)
         serializer = EventCreationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        event = create_event_for(session, serializer.validated_data)
+        event = create_event_for(
+            session, serializer.validated_data, moderation=moderation.validated_data["moderation"]
+        )
         return Response(event_payload(event), status=status.HTTP_201_CREATED)
 
     def destroy(self, request, session_id: str):
-        session = get_object_or_404(Session, pk=session_id)
+        session = self._session(Session.objects.all(), session_id)
         raw = request.query_params.get("min_offset")
         if raw is None or not raw.isdigit():
             raise ValidationError({"min_offset": "A non-negative integer is required."})
@@ -346,3 +483,22 @@ class _EventsWrite(viewsets.ViewSet):
 
 
 _events_write_view = _EventsWrite.as_view({"post": "create", "delete": "destroy"})
+
+
+class CustomerTokenView(views.APIView):
+    """POST /auth/customer-tokens: an app mints the signed token for its customer's widget."""
+
+    operations = {"post": Operation.ISSUE_CUSTOMER_TOKEN}
+
+    def post(self, request):
+        serializer = CustomerTokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = serializer.validated_data["customer_id"]
+        return Response(
+            {
+                "token": issue_customer_token(customer.id),
+                "customer_id": customer.id,
+                "expires_in": settings.PARLANT_CUSTOMER_TOKEN_MAX_AGE_SECONDS,
+            },
+            status=status.HTTP_201_CREATED,
+        )

@@ -1,6 +1,7 @@
 """Plain builders for test data; each takes overrides and returns the saved row."""
 
 from behavior.models import Agent, Guideline
+from behavior.services import agent_scope_tag
 from sessions_app.models import Customer, Session
 
 
@@ -10,8 +11,11 @@ def make_agent(**overrides) -> Agent:
 
 
 def make_guideline(agent: Agent, **overrides) -> Guideline:
+    """A guideline scoped to `agent` through its `agent:<id>` tag."""
     fields = {"condition": "the customer greets you", "action": "offer a drink"} | overrides
-    return Guideline.objects.create(agent=agent, **fields)
+    guideline = Guideline.objects.create(**fields)
+    guideline.tags.add(agent_scope_tag(agent.id))
+    return guideline
 
 
 def make_customer(**overrides) -> Customer:

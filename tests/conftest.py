@@ -1,7 +1,7 @@
 import os
+from typing import TYPE_CHECKING
 
 import pytest
-from rest_framework.test import APIClient
 
 from tests.support.live_stack import live_stack
 from tests.support.scripted_openai import scripted_openai  # noqa: F401  (fixture)
@@ -9,8 +9,16 @@ from tests.support.scripted_openai import scripted_openai  # noqa: F401  (fixtur
 IS_DISTRIBUTED = bool(os.environ.get("REDIS_URL"))
 
 
+if TYPE_CHECKING:
+    from rest_framework.test import APIClient
+
+
 @pytest.fixture
-def api_client() -> APIClient:
+def api_client() -> "APIClient":
+    # Imported here because DRF reads Django settings on import, and the engine tests must run
+    # without Django (`-p no:django`).
+    from rest_framework.test import APIClient
+
     return APIClient()
 
 

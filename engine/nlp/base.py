@@ -92,7 +92,6 @@ async def generate_checked(
     (a bug or a misconfiguration is not made better by asking again).
     """
     last_error = ""
-    prompt_tokens_estimate = 0 if is_local(nlp) else estimate_tokens(request.prompt)
     for attempt in range(attempts):
         temperature = request.temperature if attempt == 0 else RETRY_TEMPERATURES[attempt % 3]
         attempt_request = GenerationRequest(
@@ -117,7 +116,7 @@ async def generate_checked(
                 is_ok=False,
                 error=last_error,
                 round=round_number,
-                prompt_tokens=prompt_tokens_estimate,
+                prompt_tokens=0 if is_local(nlp) else estimate_tokens(request.prompt),
                 completion_tokens=0,
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
             )
@@ -133,7 +132,9 @@ async def generate_checked(
             attempt=attempt + 1,
             is_ok=True,
             round=round_number,
-            prompt_tokens=result.usage.prompt_tokens or prompt_tokens_estimate,
+            # Providers report usage; counting here is only the fallback (o200k costs time).
+            prompt_tokens=result.usage.prompt_tokens
+            or (0 if is_local(nlp) else estimate_tokens(request.prompt)),
             completion_tokens=result.usage.completion_tokens,
             latency_ms=round(result.duration_ms or (time.perf_counter() - started) * 1000, 2),
         )

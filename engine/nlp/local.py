@@ -22,6 +22,7 @@ from engine.types import Criticality
 # A template is "what the reply should say" when it shares this much with the intended content;
 # chosen on the strict-canned cases in tests/engine/test_canned.py.
 TEMPLATE_MATCH_THRESHOLD = 0.2
+UNGUIDED_TEMPLATE_THRESHOLD = 0.5
 STREAM_CHUNK_WORDS = 4
 
 
@@ -125,31 +126,41 @@ def choose_template(payload: Mapping[str, Any]) -> dict[str, Any]:
 def _best_template(payload: Mapping[str, Any], draft: str) -> Mapping[str, Any] | None:
     """The approved response closest to what the reply should say, if any is close enough.
 
-    "What it should say" is the matched actions, the tool data and the draft; a template attached
-    to a matched guideline or the current journey step wins ties.
+    "What it should say" is the draft plus the matched instructions, new tool data and the
+    latest customer message (a template must answer it). A template attached to a matched
+    guideline or the current journey step wins ties. With no instruction, tool data or missing
+    parameter, there is nothing specific to say, so a template needs a much closer match.
     """
     templates = payload.get("canned_responses", ())
     if not templates:
         return None
-    intent_parts = [draft]
-    intent_parts += [item.get("action", "") for item in payload.get("guidelines", ())]
-    intent_parts += [str(result.get("data")) for result in payload.get("tool_results", ())]
-    intent_parts += [m.get("parameter", "") for m in payload.get("missing_arguments", ())]
+    instructions = payload.get("guidelines", ())
+    new_results = [r for r in payload.get("tool_results", ()) if r.get("is_new")]
+    missing = payload.get("missing_arguments", ())
+    intent_parts = [draft, payload.get("latest_customer_message", "")]
+    intent_parts += [
+        f"{item.get('condition', '')} {item.get('action', '')}" for item in instructions
+    ]
+    intent_parts += [str(result.get("data")) for result in new_results]
+    intent_parts += [f"{m.get('parameter', '')} {m.get('description', '')}" for m in missing]
     intent = " ".join(intent_parts)
     intent_features = features(intent)
     intent_vector = hashed_embedding(intent)
+    threshold = TEMPLATE_MATCH_THRESHOLD
+    if not (instructions or new_results or missing):
+        threshold = UNGUIDED_TEMPLATE_THRESHOLD
     best: tuple[float, Mapping[str, Any]] | None = None
     for template in templates:
-        texts = [template.get("text", ""), *template.get("signals", ())]
         score = 0.0
-        for text in texts:
+        for text in (template.get("text", ""), *template.get("signals", ())):
             template_features = features(text)
             overlap = len(template_features & intent_features) / max(1, len(template_features))
-            score = max(score, 0.7 * overlap + 0.3 * max(0.0, cosine(hashed_embedding(text), intent_vector)))
+            similarity = max(0.0, cosine(hashed_embedding(text), intent_vector))
+            score = max(score, 0.7 * overlap + 0.3 * similarity)
         if template.get("is_attached"):
             score += 0.15
         if best is None or score > best[0]:
             best = (score, template)
-    if best is None or best[0] < TEMPLATE_MATCH_THRESHOLD:
+    if best is None or best[0] < threshold:
         return None
     return best[1]

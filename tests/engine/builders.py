@@ -21,7 +21,9 @@ def make_agent(**overrides: Any) -> Agent:
     return Agent(**{"id": "agent_otto", "name": "Otto Carmen", **overrides})
 
 
-def make_guideline(guideline_id: str, condition: str, action: str = "", **overrides: Any) -> Guideline:
+def make_guideline(
+    guideline_id: str, condition: str, action: str = "", **overrides: Any
+) -> Guideline:
     return Guideline(id=guideline_id, condition=condition, action=action, **overrides)
 
 
@@ -35,7 +37,9 @@ def conversation(*turns: tuple[str, str]) -> tuple[SessionEvent, ...]:
     for offset, (who, text) in enumerate(turns):
         source = EventSource.CUSTOMER if who == "customer" else EventSource.AI_AGENT
         events.append(
-            SessionEvent(offset=offset, kind=EventKind.MESSAGE, source=source, data={"message": text})
+            SessionEvent(
+                offset=offset, kind=EventKind.MESSAGE, source=source, data={"message": text}
+            )
         )
     return tuple(events)
 
@@ -49,7 +53,9 @@ def make_turn(
     **snapshot_fields: Any,
 ) -> TurnInput:
     if snapshot is None:
-        snapshot = AgentSnapshot(agent=snapshot_fields.pop("agent", make_agent()), **snapshot_fields)
+        snapshot = AgentSnapshot(
+            agent=snapshot_fields.pop("agent", make_agent()), **snapshot_fields
+        )
     return TurnInput(
         snapshot=snapshot,
         session_id="session_1",

@@ -20,7 +20,6 @@ from tests.support.scripted_openai import (
     ScriptedOpenAI,
     count_tokens,
     embedding_for,
-    scripted_openai,  # noqa: F401 - the fixture, until tests/conftest.py imports it
 )
 
 ANSWER_SCHEMA = {

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.engine import Engine
 from engine.nlp.local import LocalNLPService
-
+from engine.types import SessionMode
 from tests.engine.builders import customer_says, make_guideline, make_turn
 from tests.engine.fakes import Cancellation, RecordingSink
 
@@ -60,3 +62,14 @@ async def test_it_sends_no_message_when_cancelled() -> None:
     assert outcome.was_cancelled
     assert sink.messages == []
     assert sink.statuses[-2:] == ["cancelled", "ready"]
+
+
+async def test_it_stays_silent_while_a_human_has_the_session() -> None:
+    sink = RecordingSink()
+    turn = replace(
+        make_turn(events=customer_says("Hi there!"), guidelines=(DRINK,)),
+        session_mode=SessionMode.MANUAL,
+    )
+    outcome = await Engine(nlp=LocalNLPService()).process_turn(turn, sink, Cancellation())
+    assert sink.events == []
+    assert outcome.trace["outcome"] == "manual_mode"

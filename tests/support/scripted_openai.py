@@ -377,7 +377,7 @@ def default_chat_reply(body: dict[str, Any]) -> str | dict[str, Any]:
 
 
 def minimal_instance(schema: Mapping[str, Any]) -> Any:
-    """A value satisfying `schema`: first enum options, empty strings and lists, no optional keys."""
+    """A value satisfying `schema`: first enum values, empty strings and lists, required keys."""
     if "enum" in schema:
         return schema["enum"][0]
     if "anyOf" in schema:

@@ -1,36 +1,130 @@
-"""Load the demo agent, Otto Carmen, idempotently: running it twice changes nothing."""
+"""Load the demo agent, Otto Carmen, with the code-first SDK; running it twice changes nothing."""
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from behavior.models import Agent, Guideline
+from behavior import sdk
+from behavior.tools import check_test_drive_availability, get_opening_hours
 
 DEMO_AGENT_ID = "otto-carmen"
-DEMO_GUIDELINES = [
-    ("the customer greets you", "offer a refreshing drink"),
-    ("the customer asks about car prices", "ask which model they are interested in before quoting"),
-    ("the customer wants to book a test drive", "ask which day and time suit them"),
-    ("the customer asks about financing", "explain that financing is available from 3.9% APR"),
-    ("the customer is unhappy or complains", "apologize and offer to connect them with a manager"),
-    ("the customer says goodbye", "thank them for visiting Carmen Motors"),
-]
+
+
+def build_demo_agent() -> sdk.Agent:
+    """Otto Carmen of Carmen Motors, a car dealership: the agent the quick start talks to."""
+    agent = sdk.Agent.get_or_create(
+        id=DEMO_AGENT_ID,
+        name="Otto Carmen",
+        description="A friendly assistant at Carmen Motors, a car dealership.",
+    )
+
+    greeting = agent.create_guideline(
+        condition="the customer greets you", action="offer a refreshing drink"
+    )
+    agent.create_guideline(
+        condition="the customer asks about car prices",
+        action="ask which model they are interested in before quoting",
+    )
+    agent.create_guideline(
+        condition="the customer asks about financing",
+        action="explain that financing is available from 3.9% APR",
+    )
+    complaint = agent.create_guideline(
+        condition="the customer is unhappy or complains",
+        action="apologize and offer to connect them with a manager",
+        criticality="high",
+    )
+    complaint.prioritize_over(greeting)
+    agent.create_guideline(
+        condition="the customer says goodbye", action="thank them for visiting Carmen Motors"
+    )
+    agent.create_guideline(
+        condition="the customer asks when the dealership is open",
+        action="tell them the opening hours",
+        tools=[get_opening_hours],
+    )
+
+    test_drive = agent.create_journey(
+        title="Schedule a test drive",
+        description="Book a test drive: pick a model and a day, check free slots, confirm.",
+        conditions=["the customer wants to book a test drive"],
+    )
+    ask_model = test_drive.initial_state.transition_to(
+        chat_state="ask which model they would like to drive: Aurora, Bolt or Cruiser"
+    )
+    ask_day = ask_model.target.transition_to(chat_state="ask which day suits them")
+    check = ask_day.target.transition_to(tool_state=check_test_drive_availability)
+    offer = check.target.transition_to(
+        chat_state="offer the free slots and ask which one they prefer",
+        condition="there are free slots that day",
+    )
+    check.target.transition_to(state=ask_day.target, condition="no slot is free that day")
+    confirm = offer.target.transition_to(
+        chat_state="confirm the booking and remind them to bring their driving licence",
+        condition="the customer picked a slot",
+    )
+    confirm.target.transition_to(state=sdk.END_JOURNEY)
+    test_drive.create_guideline(
+        condition="the customer asks whether they need anything for the test drive",
+        action="tell them to bring a valid driving licence",
+    )
+
+    agent.create_term(
+        name="APR", description="Annual percentage rate: the yearly cost of a car loan.",
+        synonyms=["interest rate", "annual percentage rate"],
+    )
+    agent.create_term(
+        name="Test drive",
+        description="A 30-minute drive with a salesperson, free of charge, booked in advance.",
+        synonyms=["trial drive", "demo drive"],
+    )
+    agent.create_term(
+        name="Trade-in", description="Selling your current car to us as part of the payment.",
+        synonyms=["part exchange"],
+    )
+
+    promotion = agent.create_variable(
+        name="current_promotion", description="The promotion running this month."
+    )
+    promotion.set_global_value("0.9% APR on the Bolt until the end of the month")
+    agent.create_variable(
+        name="opening_hours",
+        description="Opening hours for the coming week.",
+        tool=get_opening_hours,
+        freshness_rules="0 6 * * *",
+    )
+
+    agent.create_canned_response(
+        template="Welcome to Carmen Motors, {{std.customer.name}}! Can I offer you a refreshing "
+        "drink?",
+        signals=["hello", "good morning"],
+    )
+    agent.create_canned_response(
+        template="On that day we have these slots free: {{free_slots}}. Which one suits you?",
+        signals=["which slots are free"],
+        fields=[{"name": "free_slots", "description": "Free slots from the availability check",
+                 "examples": ["10:00, 16:00"]}],
+    )
+    agent.create_canned_response(
+        template="Thank you for visiting Carmen Motors, {{std.customer.name}}. Drive safely!",
+        signals=["goodbye", "bye"],
+    )
+
+    agent.create_capability(
+        title="Book test drives",
+        description="Check free slots for a model and day, and book a test drive.",
+        signals=["can I try the car", "book a test drive"],
+    )
+    agent.create_capability(
+        title="Explain financing", description="Explain loans, APR and trade-in options.",
+        signals=["how can I pay"],
+    )
+    return agent
 
 
 class Command(BaseCommand):
-    help = "Create or update the demo agent Otto Carmen and its guidelines."
+    help = "Create or update the demo agent Otto Carmen and all its behaviour."
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
-        agent, created = Agent.objects.update_or_create(
-            pk=DEMO_AGENT_ID,
-            defaults={
-                "name": "Otto Carmen",
-                "description": "A friendly assistant at Carmen Motors, a car dealership.",
-            },
-        )
-        for condition, action in DEMO_GUIDELINES:
-            Guideline.objects.update_or_create(
-                agent=agent, condition=condition, defaults={"action": action}
-            )
-        verb = "Created" if created else "Updated"
-        self.stdout.write(f"{verb} demo agent {agent.name} ({agent.id}).")
+        agent = build_demo_agent()
+        self.stdout.write(f"Demo agent {agent.row.name} ({agent.id}) is ready.")
