@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from reversion.models import Version
 from reversion_compare.admin import CompareVersionAdmin
 
 from behavior import history, services
@@ -57,6 +58,48 @@ class HistoryAdmin(CompareVersionAdmin):
     """Keeps every change with who and when, compares any two versions, restores old ones."""
 
     history_latest_first = True
+    object_history_template = "admin/behavior/object_history.html"
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        return [
+            path(
+                "<str:object_id>/history/<int:version_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name="{}_{}_restore".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _get_action_list(self, request, object_id, extra_context=None):
+        actions = super()._get_action_list(request, object_id, extra_context)
+        info = self.model._meta.app_label, self.model._meta.model_name
+        for action in actions:
+            action["restore_url"] = reverse(
+                "admin:{}_{}_restore".format(*info), args=[object_id, action["version"].pk]
+            )
+        return actions
+
+    def restore_view(self, request: HttpRequest, object_id: str, version_id: int) -> HttpResponse:
+        """POST: put the version back (with the rows it follows), recorded as a new revision."""
+        if request.method != "POST":
+            return HttpResponse(status=405, headers={"Allow": "POST"})
+        version = get_object_or_404(
+            Version.objects.get_for_object_reference(self.model, object_id), pk=version_id
+        )
+        if not self.has_change_permission(request):
+            return HttpResponse(status=403)
+        created = version.revision.date_created
+        with history.revision(f"Restored the version of {created:%Y-%m-%d %H:%M}", request.user):
+            version.revision.revert(delete=True)
+        if self.model is Guideline:
+            services.guideline_index(guideline=Guideline.objects.get(pk=object_id))
+        self.message_user(request, f"Restored the version of {created:%Y-%m-%d %H:%M:%S}.")
+        change_url = reverse(
+            f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change",
+            args=[object_id],
+        )
+        return HttpResponse(status=302, headers={"Location": change_url})
 
 
 def _tag_links(row: Any) -> str:
@@ -140,6 +183,16 @@ class TagAdmin(HistoryAdmin):
         if obj is not None and obj.is_scope_tag:
             return False  # scope tags follow their agent or journey
         return super().has_change_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, permissions_needed, protected = super().get_deleted_objects(objs, request)
+        # Entities scoped by a tag alone would apply to every agent once it is gone.
+        for tag in objs:
+            for name, count in services.tag_usage(tag.pk).items():
+                protected.append(f"{count} {name} scoped only by the tag {tag.name}")
+            if tag.is_scope_tag:
+                protected.append(f"{tag.name}: deleted with its agent or journey")
+        return deleted, counts, permissions_needed, protected
 
 
 @admin.register(Agent)
@@ -252,6 +305,13 @@ class AgentAdmin(HistoryAdmin):
             "title": "Import an agent's behaviour",
         }
         return TemplateResponse(request, "admin/behavior/agent/import.html", context)
+
+    def delete_model(self, request, obj):
+        services.agent_delete(agent_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for agent_id in queryset.values_list("pk", flat=True):
+            services.agent_delete(agent_id=agent_id)
 
     @admin.action(description="Export the behaviour of the selected agent (YAML)")
     def export_behavior(self, request, queryset):
@@ -418,7 +478,11 @@ class GuidelineAdmin(HistoryAdmin):
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         if "tags" in initial and isinstance(initial["tags"], str):
-            initial["tags"] = [tag.pk for tag in services.tags_resolve(initial["tags"].split(","))]
+            try:  # "?tags=journey:<id>" links from a journey page pre-select its scope tag
+                tags = services.tags_resolve(initial["tags"].split(","))
+            except services.ValidationError:
+                tags = []
+            initial["tags"] = [tag.pk for tag in tags]
         return initial
 
     def save_related(self, request, form, formsets, change):
@@ -597,6 +661,13 @@ class JourneyAdmin(HistoryAdmin):
         return format_html(
             "<ul>{}</ul><a href='{}'>Add a guideline for this journey</a>", items, add_url
         )
+
+    def delete_model(self, request, obj):
+        services.journey_delete(journey_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for journey_id in queryset.values_list("pk", flat=True):
+            services.journey_delete(journey_id=journey_id)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

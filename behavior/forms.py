@@ -60,8 +60,17 @@ class GuidelineAdminForm(forms.ModelForm):
     class Meta:
         model = Guideline
         fields = [
-            "condition", "action", "description", "tags", "criticality", "enabled",
-            "composition_mode", "track", "priority", "labels", "metadata",
+            "condition",
+            "action",
+            "description",
+            "tags",
+            "criticality",
+            "enabled",
+            "composition_mode",
+            "track",
+            "priority",
+            "labels",
+            "metadata",
         ]
 
 
@@ -127,15 +136,25 @@ class RelationshipAdminForm(forms.ModelForm):
     class Meta:
         model = Relationship
         fields = [
-            "kind", "source_guideline", "source_tag", "source_journey", "source_tool",
-            "target_guideline", "target_tag", "target_journey", "target_tool",
+            "kind",
+            "source_guideline",
+            "source_tag",
+            "source_journey",
+            "source_tool",
+            "target_guideline",
+            "target_tag",
+            "target_journey",
+            "target_tool",
         ]
 
     def clean(self) -> dict:
         cleaned = super().clean()
         for side in ("source", "target"):
-            shown = [f"{side}_{kind}" for kind in Relationship.ENDPOINT_KINDS
-                     if f"{side}_{kind}" in self.fields]
+            shown = [
+                f"{side}_{kind}"
+                for kind in Relationship.ENDPOINT_KINDS
+                if f"{side}_{kind}" in self.fields
+            ]
             if not shown:
                 continue
             chosen = [name for name in shown if cleaned.get(name)]

@@ -68,8 +68,13 @@ def parse_cron(expression: str) -> Cron:
     parsed = [_parse_field(part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(day % 7 for day in parsed[4])
     return Cron(
-        minutes=parsed[0], hours=parsed[1], days=parsed[2], months=parsed[3], weekdays=weekdays,
-        is_day_restricted=parts[2] != "*", is_weekday_restricted=parts[4] != "*",
+        minutes=parsed[0],
+        hours=parsed[1],
+        days=parsed[2],
+        months=parsed[3],
+        weekdays=weekdays,
+        is_day_restricted=parts[2] != "*",
+        is_weekday_restricted=parts[4] != "*",
     )
 
 

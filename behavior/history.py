@@ -22,10 +22,19 @@ def register_models() -> None:
         models.ContextVariable: ("values",),
     }
     for model in (
-        models.Agent, models.Tag, models.Guideline, models.GuidelineToolAssociation,
-        models.Relationship, models.Journey, models.JourneyState, models.JourneyTransition,
-        models.GlossaryTerm, models.ContextVariable, models.ContextVariableValue,
-        models.CannedResponse, models.Capability,
+        models.Agent,
+        models.Tag,
+        models.Guideline,
+        models.GuidelineToolAssociation,
+        models.Relationship,
+        models.Journey,
+        models.JourneyState,
+        models.JourneyTransition,
+        models.GlossaryTerm,
+        models.ContextVariable,
+        models.ContextVariableValue,
+        models.CannedResponse,
+        models.Capability,
     ):
         if not reversion.is_registered(model):
             reversion.register(model, follow=follows.get(model, ()))

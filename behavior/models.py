@@ -42,11 +42,20 @@ class Tag(models.Model):
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
     name = models.CharField(max_length=200, unique=True)
     agent = models.OneToOneField(
-        "behavior.Agent", models.CASCADE, null=True, blank=True, related_name="scope_tag",
-        editable=False, help_text="Set on the tag `agent:<id>` that scopes entities to this agent.",
+        "behavior.Agent",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="scope_tag",
+        editable=False,
+        help_text="Set on the tag `agent:<id>` that scopes entities to this agent.",
     )
     journey = models.OneToOneField(
-        "behavior.Journey", models.CASCADE, null=True, blank=True, related_name="scope_tag",
+        "behavior.Journey",
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="scope_tag",
         editable=False,
         help_text="Set on the tag `journey:<id>` that scopes guidelines to this journey.",
     )
@@ -89,7 +98,9 @@ class Agent(models.Model):
         default=3, help_text="How many tool-and-rematch rounds a turn may take before replying."
     )
     tags = models.ManyToManyField(
-        Tag, blank=True, related_name="agents",
+        Tag,
+        blank=True,
+        related_name="agents",
         help_text="Everything carrying one of these tags applies to this agent too.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -188,7 +199,9 @@ class Guideline(models.Model):
     )
     enabled = models.BooleanField(default=True)
     composition_mode = models.CharField(
-        max_length=32, choices=CompositionMode.choices, blank=True,
+        max_length=32,
+        choices=CompositionMode.choices,
+        blank=True,
         help_text="Forces a composition mode while this guideline is matched (empty: agent's).",
     )
     track = models.BooleanField(
@@ -198,7 +211,9 @@ class Guideline(models.Model):
     labels = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField(
-        Tag, blank=True, related_name="guidelines",
+        Tag,
+        blank=True,
+        related_name="guidelines",
         help_text="agent:<id> scopes to one agent, journey:<id> to a journey; none: every agent.",
     )
     tools = models.ManyToManyField(
@@ -247,7 +262,9 @@ class Journey(models.Model):
     title = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     conditions = models.ManyToManyField(
-        Guideline, blank=True, related_name="triggered_journeys",
+        Guideline,
+        blank=True,
+        related_name="triggered_journeys",
         help_text="Observations; when any of them holds, the journey starts.",
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="journeys")
@@ -292,11 +309,13 @@ class JourneyState(models.Model):
         verbose_name = "journey state"
         constraints = [
             models.UniqueConstraint(
-                fields=["journey"], condition=models.Q(kind="initial"),
+                fields=["journey"],
+                condition=models.Q(kind="initial"),
                 name="behavior_journeystate_one_initial",
             ),
             models.UniqueConstraint(
-                fields=["journey"], condition=models.Q(kind="end"),
+                fields=["journey"],
+                condition=models.Q(kind="end"),
                 name="behavior_journeystate_one_end",
             ),
             models.CheckConstraint(
@@ -404,7 +423,11 @@ class Relationship(models.Model):
             models.CheckConstraint(
                 condition=models.Q(
                     kind__in=[
-                        "entailment", "priority", "dependency", "disambiguation", "overlap",
+                        "entailment",
+                        "priority",
+                        "dependency",
+                        "disambiguation",
+                        "overlap",
                         "reevaluation",
                     ]
                 ),
@@ -447,11 +470,16 @@ class ContextVariable(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     tool = models.ForeignKey(
-        Tool, models.SET_NULL, null=True, blank=True, related_name="context_variables",
+        Tool,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="context_variables",
         help_text="Called to refresh the value when it is stale.",
     )
     freshness_rules = models.CharField(
-        max_length=100, blank=True,
+        max_length=100,
+        blank=True,
         help_text="Cron expression (minute hour day month weekday), e.g. '0 * * * *': the value "
         "is refreshed by the tool once per matching minute. Empty with a tool: every turn.",
     )
@@ -482,11 +510,18 @@ class ContextVariableValue(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=new_id, editable=False)
     variable = models.ForeignKey(ContextVariable, models.CASCADE, related_name="values")
     customer = models.ForeignKey(
-        "sessions_app.Customer", models.CASCADE, null=True, blank=True,
+        "sessions_app.Customer",
+        models.CASCADE,
+        null=True,
+        blank=True,
         related_name="context_values",
     )
     tag = models.ForeignKey(
-        Tag, models.CASCADE, null=True, blank=True, related_name="context_values",
+        Tag,
+        models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="context_values",
         help_text="Customers with this tag (or the agent, for an agent:<id> tag).",
     )
     data = models.JSONField(default=None, null=True, blank=True)
@@ -502,11 +537,13 @@ class ContextVariableValue(models.Model):
                 name="behavior_variablevalue_one_key",
             ),
             models.UniqueConstraint(
-                fields=["variable", "customer"], condition=models.Q(customer__isnull=False),
+                fields=["variable", "customer"],
+                condition=models.Q(customer__isnull=False),
                 name="behavior_variablevalue_unique_customer",
             ),
             models.UniqueConstraint(
-                fields=["variable", "tag"], condition=models.Q(tag__isnull=False),
+                fields=["variable", "tag"],
+                condition=models.Q(tag__isnull=False),
                 name="behavior_variablevalue_unique_tag",
             ),
             models.UniqueConstraint(
@@ -537,7 +574,8 @@ class CannedResponse(models.Model):
         "or {{a_tool_field}}."
     )
     fields = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text='Described fields: [{"name": ..., "description": ..., "examples": [...]}].',
     )
     signals = models.JSONField(

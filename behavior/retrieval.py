@@ -14,9 +14,7 @@ RetrieverFunction = Callable[[RetrieverContext], Awaitable[Any]]
 retriever_registry: dict[str, RetrieverFunction] = {}
 
 
-def retriever(
-    function: RetrieverFunction | None = None, *, name: str | None = None
-) -> Any:
+def retriever(function: RetrieverFunction | None = None, *, name: str | None = None) -> Any:
     """Register `function` under `name` (default: its own name) and return it unchanged."""
 
     def decorate(inner: RetrieverFunction) -> RetrieverFunction:

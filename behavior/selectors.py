@@ -18,7 +18,11 @@ from behavior.models import (
 from behavior.snapshot import agent_snapshot  # noqa: F401  (the engine's selector lives there)
 
 _ENDPOINTS = (
-    "source_guideline", "source_tag", "source_tool", "target_guideline", "target_tag",
+    "source_guideline",
+    "source_tag",
+    "source_tool",
+    "target_guideline",
+    "target_tag",
     "target_tool",
 )
 
@@ -36,9 +40,11 @@ def guidelines_listing() -> QuerySet[Guideline]:
 
 
 def relationships_listing() -> QuerySet[Relationship]:
-    return Relationship.objects.select_related(*_ENDPOINTS).prefetch_related(
-        "source_guideline__tags", "target_guideline__tags"
-    ).order_by("created_at", "id")
+    return (
+        Relationship.objects.select_related(*_ENDPOINTS)
+        .prefetch_related("source_guideline__tags", "target_guideline__tags")
+        .order_by("created_at", "id")
+    )
 
 
 def guideline_relationships(guideline: Guideline) -> QuerySet[Relationship]:
@@ -47,8 +53,10 @@ def guideline_relationships(guideline: Guideline) -> QuerySet[Relationship]:
 
     tag_ids = [tag.id for tag in guideline.tags.all()]
     return relationships_listing().filter(
-        Q(source_guideline=guideline) | Q(target_guideline=guideline)
-        | Q(source_tag__in=tag_ids) | Q(target_tag__in=tag_ids)
+        Q(source_guideline=guideline)
+        | Q(target_guideline=guideline)
+        | Q(source_tag__in=tag_ids)
+        | Q(target_tag__in=tag_ids)
     )
 
 
@@ -67,8 +75,10 @@ def terms_listing() -> QuerySet[GlossaryTerm]:
 
 
 def variables_listing() -> QuerySet[ContextVariable]:
-    return ContextVariable.objects.select_related("tool").prefetch_related("tags").order_by(
-        "created_at", "id"
+    return (
+        ContextVariable.objects.select_related("tool")
+        .prefetch_related("tags")
+        .order_by("created_at", "id")
     )
 
 

@@ -109,8 +109,13 @@ class AgentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Agent
         fields = [
-            "id", "name", "description", "max_engine_iterations", "composition_mode",
-            "message_output_mode", "tags",
+            "id",
+            "name",
+            "description",
+            "max_engine_iterations",
+            "composition_mode",
+            "message_output_mode",
+            "tags",
         ]
 
     def get_description(self, agent: Agent) -> str | None:
@@ -185,8 +190,18 @@ class GuidelineSerializer(serializers.ModelSerializer):
     class Meta:
         model = Guideline
         fields = [
-            "id", "condition", "action", "description", "criticality", "enabled", "tags",
-            "metadata", "composition_mode", "track", "labels", "priority",
+            "id",
+            "condition",
+            "action",
+            "description",
+            "criticality",
+            "enabled",
+            "tags",
+            "metadata",
+            "composition_mode",
+            "track",
+            "labels",
+            "priority",
         ]
 
     def get_action(self, guideline: Guideline) -> str | None:
@@ -270,8 +285,14 @@ class RelationshipSerializer(serializers.ModelSerializer):
     class Meta:
         model = Relationship
         fields = [
-            "id", "source_guideline", "source_tag", "target_guideline", "target_tag",
-            "source_tool", "target_tool", "kind",
+            "id",
+            "source_guideline",
+            "source_tag",
+            "target_guideline",
+            "target_tag",
+            "source_tool",
+            "target_tool",
+            "kind",
         ]
 
     def _tag(self, relationship: Relationship, side: str) -> dict | None:
@@ -308,7 +329,13 @@ class JourneySerializer(serializers.ModelSerializer):
     class Meta:
         model = Journey
         fields = [
-            "id", "title", "description", "conditions", "tags", "composition_mode", "labels",
+            "id",
+            "title",
+            "description",
+            "conditions",
+            "tags",
+            "composition_mode",
+            "labels",
             "priority",
         ]
 
@@ -440,7 +467,13 @@ class CannedResponseSerializer(serializers.ModelSerializer):
     class Meta:
         model = CannedResponse
         fields = [
-            "id", "creation_utc", "value", "fields", "tags", "signals", "metadata",
+            "id",
+            "creation_utc",
+            "value",
+            "fields",
+            "tags",
+            "signals",
+            "metadata",
             "field_dependencies",
         ]
 

@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -145,6 +144,48 @@ def _choice(value: str, choices: Iterable[str], field: str) -> str:
     return value
 
 
+SCOPED_MODELS = (Guideline, Journey, GlossaryTerm, ContextVariable, CannedResponse, Capability)
+
+
+def exclusively_tagged(model: type, tag_id: str) -> Any:
+    """Rows of a scoped model whose one and only tag is `tag_id`.
+
+    Deleting that tag would leave them untagged, which means "every agent": callers delete or
+    protect them instead.
+    """
+    through = model.tags.through
+    owner = f"{model._meta.model_name}_id"
+    return model.objects.filter(pk__in=through.objects.filter(tag_id=tag_id).values(owner)).exclude(
+        pk__in=through.objects.exclude(tag_id=tag_id).values(owner)
+    )
+
+
+def tag_usage(tag_id: str) -> dict[str, int]:
+    """How many rows of each scoped model rely on this tag alone, by verbose plural name."""
+    usage = {}
+    for model in SCOPED_MODELS:
+        count = exclusively_tagged(model, tag_id).count()
+        if count:
+            usage[str(model._meta.verbose_name_plural)] = count
+    return usage
+
+
+def tag_delete(*, tag_id: str) -> None:
+    """Delete a plain tag. Refused while entities are scoped by it alone: without it they
+    would silently apply to every agent."""
+    tag = Tag.objects.get(pk=tag_id)
+    if tag.is_scope_tag:
+        raise ValidationError("Agent and journey scope tags go away with their agent or journey.")
+    usage = tag_usage(tag.pk)
+    if usage:
+        listed = ", ".join(f"{count} {name}" for name, count in usage.items())
+        raise ValidationError(
+            f"Tag {tag.name!r} is the only tag of {listed}; retag or delete them first, or they "
+            "would apply to every agent."
+        )
+    tag.delete()
+
+
 # --- Agents ------------------------------------------------------------------------------------
 
 
@@ -198,36 +239,40 @@ def agent_update(
     return agent
 
 
+@transaction.atomic
+def agent_delete(*, agent_id: str) -> None:
+    """Delete an agent and what is scoped to it alone (by its `agent:<id>` tag); entities that
+    also carry other tags keep those and stay."""
+    agent = Agent.objects.get(pk=agent_id)
+    own_tag = agent_tag_id(agent.id)
+    for journey_id in exclusively_tagged(Journey, own_tag).values_list("pk", flat=True):
+        journey_delete(journey_id=journey_id)
+    for model in SCOPED_MODELS:
+        if model is not Journey:
+            exclusively_tagged(model, own_tag).delete()
+    agent.delete()
+
+
 # --- Guidelines --------------------------------------------------------------------------------
 
 
-def condition_embeddings(texts: Sequence[str]) -> list[list[float]] | None:
-    """Embed texts with the configured NLP service; None (logged) when the service fails.
+def condition_embeddings(texts: Sequence[str]) -> list[list[float]]:
+    """The engine's narrowing vectors for conditions, computed when a condition is saved.
 
-    Called only when a condition is saved, never per turn. A failure leaves the guideline
-    "not indexed yet" rather than refusing the editor's change.
+    They come from the engine's own deterministic embedder, whichever NLP provider is
+    configured: the candidate index compares them with the conversation's vectors from the same
+    embedder, so saving needs no network call and a turn never re-embeds a condition.
     """
-    from sessions_app.engine_adapter import nlp_service  # the adapter imports behavior.snapshot
+    from engine.matching import condition_embedding
 
-    if not texts:
-        return []
-    try:
-        return async_to_sync(nlp_service().embed)(list(texts))
-    except Exception:
-        logger.exception("embedding conditions failed", extra={"count": len(texts)})
-        return None
+    return [list(condition_embedding(text)) for text in texts]
 
 
 def guideline_index(*, guideline: Guideline) -> Guideline:
-    """Store the condition's embedding if the condition changed since it was last embedded.
-
-    Runs outside any transaction on purpose: it may call a remote embedding API.
-    """
+    """Store the condition's embedding if the condition changed since it was last embedded."""
     if guideline.embedded_condition == guideline.condition and guideline.condition_embedding:
         return guideline
     vectors = condition_embeddings([guideline.condition])
-    if vectors is None:
-        return guideline
     guideline.condition_embedding = vectors[0]
     guideline.embedded_condition = guideline.condition
     Guideline.objects.filter(pk=guideline.pk, condition=guideline.condition).update(
@@ -501,15 +546,13 @@ def journey_update(
 
 
 def journey_delete(*, journey_id: str) -> None:
-    """Delete a journey, its states, its scope tag and the condition guidelines only it uses."""
+    """Delete a journey with its states and scope tag, and the guidelines scoped only to it
+    (its conditions and journey guidelines), which would otherwise become global."""
     journey = Journey.objects.get(pk=journey_id)
     with transaction.atomic():
-        orphan_conditions = journey.conditions.exclude(
-            pk__in=Journey.conditions.through.objects.exclude(journey=journey).values("guideline")
-        ).filter(action="")
-        Guideline.objects.filter(
-            pk__in=list(orphan_conditions.values_list("pk", flat=True))
-        ).delete()
+        only_here = exclusively_tagged(Guideline, journey_tag_id(journey.id))
+        shared_conditions = Journey.conditions.through.objects.exclude(journey=journey)
+        only_here.exclude(pk__in=shared_conditions.values("guideline")).delete()
         journey.delete()
 
 

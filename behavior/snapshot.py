@@ -25,6 +25,7 @@ from behavior.models import (
     Journey,
     JourneyState,
     Relationship,
+    Retriever,
     Tag,
     Tool,
     agent_tag_id,
@@ -333,6 +334,14 @@ def agent_snapshot(agent_id: str, customer_id: str | None = None) -> engine_type
         if ref.kind == engine_types.EntityKind.TOOL
     }
     tools = Tool.objects.filter(pk__in=used_tool_ids, is_available=True).order_by("id")
+    # Guideline-attached retrievers start with the turn too: they must run alongside matching,
+    # before anyone knows whether their guideline will match.
+    retriever_names = (
+        Retriever.objects.filter(is_available=True)
+        .filter(Q(agents=agent) | Q(guidelines__in=guideline_ids))
+        .values_list("id", flat=True)
+        .distinct()
+    )
 
     snapshot = engine_types.AgentSnapshot(
         agent=to_agent(agent),
@@ -344,5 +353,6 @@ def agent_snapshot(agent_id: str, customer_id: str | None = None) -> engine_type
         canned_responses=tuple(to_canned_response(row) for row in canned),
         capabilities=tuple(to_capability(row) for row in capabilities),
         tools=tuple(to_tool_spec(row) for row in tools),
+        retriever_names=tuple(sorted(retriever_names)),
     )
     return replace(snapshot, version=_version(snapshot))

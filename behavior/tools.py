@@ -23,8 +23,10 @@ def check_test_drive_availability(
     except ValueError:
         return ToolResult(data={"error": f"{day!r} is not a date like 2026-05-04."})
     if wanted.weekday() == 6:
-        return ToolResult(data={"car_model": car_model, "day": day, "free_slots": []},
-                          canned_response_fields={"free_slots": "none (closed on Sundays)"})
+        return ToolResult(
+            data={"car_model": car_model, "day": day, "free_slots": []},
+            canned_response_fields={"free_slots": "none (closed on Sundays)"},
+        )
     # Deterministic stand-in for a booking system: one slot taken per model and weekday.
     taken = _SLOTS[(wanted.weekday() + DEMO_MODELS.index(car_model)) % len(_SLOTS)]
     free = [slot for slot in _SLOTS if slot != taken]
@@ -39,8 +41,4 @@ def get_opening_hours(context: ToolContext) -> ToolResult:
     """Tell the dealership's opening hours for the coming week."""
     today = timezone.localdate()
     week = [(today + timedelta(days=offset)).isoformat() for offset in range(7)]
-    return ToolResult(
-        data={"monday_to_saturday": "09:00-18:00", "sunday": "closed", "dates": week}
-    )
-
-
+    return ToolResult(data={"monday_to_saturday": "09:00-18:00", "sunday": "closed", "dates": week})

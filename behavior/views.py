@@ -106,6 +106,12 @@ class AgentViewSet(AuthoringViewSet):
             )
         return self.created(agent)
 
+    def destroy(self, request, pk=None):
+        agent = self.get_object()
+        with self.revision(f"delete agent {agent.pk}"):
+            services.agent_delete(agent_id=agent.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     def partial_update(self, request, pk=None):
         agent = self.get_object()
         data = _validated(serializers.AgentUpdateSerializer, request.data)
@@ -114,7 +120,11 @@ class AgentViewSet(AuthoringViewSet):
             services.agent_update(
                 agent=agent,
                 fields=_present(
-                    data, "name", "description", "composition_mode", "message_output_mode",
+                    data,
+                    "name",
+                    "description",
+                    "composition_mode",
+                    "message_output_mode",
                     "max_engine_iterations",
                 ),
                 tags_add=tags_add,
@@ -143,6 +153,12 @@ class TagViewSet(AuthoringViewSet):
         with self.revision("create tag"):
             tag = services.tag_create(name=data["name"])
         return self.created(tag)
+
+    def destroy(self, request, pk=None):
+        tag = self.get_object()
+        with self.revision(f"delete tag {tag.pk}"):
+            services.tag_delete(tag_id=tag.pk)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def partial_update(self, request, pk=None):
         tag = self.get_object()
@@ -212,8 +228,14 @@ class GuidelineViewSet(AuthoringViewSet):
             services.guideline_update(
                 guideline=guideline,
                 fields=_present(
-                    data, "condition", "action", "description", "criticality", "enabled",
-                    "composition_mode", "priority",
+                    data,
+                    "condition",
+                    "action",
+                    "description",
+                    "criticality",
+                    "enabled",
+                    "composition_mode",
+                    "priority",
                 ),
                 tags_add=tags_add,
                 tags_remove=tags_remove,
@@ -354,8 +376,10 @@ class TermViewSet(AuthoringViewSet):
         tags_add, tags_remove = _add_remove(data, "tags")
         with self.revision(f"update term {term.pk}"):
             services.term_update(
-                term=term, **_present(data, "name", "description", "synonyms"),
-                tags_add=tags_add, tags_remove=tags_remove,
+                term=term,
+                **_present(data, "name", "description", "synonyms"),
+                tags_add=tags_add,
+                tags_remove=tags_remove,
             )
         return self.updated(term)
 
@@ -383,9 +407,7 @@ class ContextVariableViewSet(AuthoringViewSet):
         values = None
         if include_values:
             rows = variable.values.select_related("customer", "tag").order_by("created_at", "id")
-            values = {
-                row.key: serializers.ContextVariableValueSerializer(row).data for row in rows
-            }
+            values = {row.key: serializers.ContextVariableValueSerializer(row).data for row in rows}
         return Response(
             {
                 "context_variable": serializers.ContextVariableSerializer(variable).data,
@@ -413,7 +435,8 @@ class ContextVariableViewSet(AuthoringViewSet):
             services.variable_update(
                 variable=variable,
                 **_present(data, "name", "description", "tool_id", "freshness_rules"),
-                tags_add=tags_add, tags_remove=tags_remove,
+                tags_add=tags_add,
+                tags_remove=tags_remove,
             )
         return self.updated(variable)
 
@@ -483,10 +506,12 @@ class CannedResponseViewSet(AuthoringViewSet):
         metadata = data.get("metadata") or {}
         with self.revision(f"update canned response {canned.pk}"):
             services.canned_response_update(
-                canned=canned, **_present(data, "value", "fields", "signals"),
+                canned=canned,
+                **_present(data, "value", "fields", "signals"),
                 metadata_set=metadata.get("set") or {},
                 metadata_unset=metadata.get("unset") or [],
-                tags_add=tags_add, tags_remove=tags_remove,
+                tags_add=tags_add,
+                tags_remove=tags_remove,
             )
         return self.updated(canned)
 
@@ -524,8 +549,10 @@ class CapabilityViewSet(AuthoringViewSet):
         tags_add, tags_remove = _add_remove(data, "tags")
         with self.revision(f"update capability {capability.pk}"):
             services.capability_update(
-                capability=capability, **_present(data, "title", "description", "signals"),
-                tags_add=tags_add, tags_remove=tags_remove,
+                capability=capability,
+                **_present(data, "title", "description", "signals"),
+                tags_add=tags_add,
+                tags_remove=tags_remove,
             )
         return self.updated(capability)
 

@@ -23,7 +23,9 @@ MESSAGES = ["Hi!", "Hello there", "Good morning!", "Hey, how are you?"]
 
 def call(method: str, url: str, body: dict | None = None):
     request = urllib.request.Request(
-        url, method=method, data=json.dumps(body).encode() if body is not None else None,
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=70) as response:
@@ -36,12 +38,17 @@ def measure(base_url: str, turns: int) -> list[float]:
         session = call("POST", f"{base_url}/sessions", {"agent_id": "otto-carmen"})
         events_url = f"{base_url}/sessions/{session['id']}/events"
         started = time.perf_counter()
-        posted = call("POST", events_url, {"kind": "message", "source": "customer",
-                                           "message": MESSAGES[turn % len(MESSAGES)]})
+        posted = call(
+            "POST",
+            events_url,
+            {"kind": "message", "source": "customer", "message": MESSAGES[turn % len(MESSAGES)]},
+        )
         min_offset = posted["offset"] + 1
         while True:
             try:
-                events = call("GET", f"{events_url}?min_offset={min_offset}&kinds=message&wait_for_data=30")
+                events = call(
+                    "GET", f"{events_url}?min_offset={min_offset}&kinds=message&wait_for_data=30"
+                )
             except urllib.error.HTTPError as error:
                 if error.code == 504:
                     continue

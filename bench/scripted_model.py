@@ -384,12 +384,24 @@ class TimedScriptedOpenAI(ScriptedOpenAI):
         self.model_latency_seconds = model_latency_ms / 1000
         self._current = threading.local()  # one request per server thread at a time
         self._timed: list[TimedRequest] = []
-        self._timed_lock = threading.Lock()
+        self._timed_lock = threading.Condition()
+        self._in_flight = 0
 
     @property
     def timed_requests(self) -> list[TimedRequest]:
         with self._timed_lock:
             return list(self._timed)
+
+    def wait_until_idle(self, timeout_seconds: float = 10.0) -> None:
+        """Wait until every request that reached the server is recorded.
+
+        The client can read a response and move on before the server thread has appended its
+        record, so a caller that has all its answers must wait here before reading
+        `timed_requests`, or a request would be counted in the next turn (or lost).
+        """
+        with self._timed_lock:
+            if not self._timed_lock.wait_for(lambda: self._in_flight == 0, timeout_seconds):
+                raise TimeoutError(f"{self._in_flight} request(s) still in flight")
 
     def _answer_chat(self, body: dict[str, Any]) -> str | dict[str, Any]:
         self._current.body = body
@@ -410,6 +422,8 @@ class TimedScriptedOpenAI(ScriptedOpenAI):
         handler.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._current.body = {}
         self._current.reply = ""
+        with self._timed_lock:
+            self._in_flight += 1
         started = time.perf_counter()
         try:
             super()._respond(handler)
@@ -423,6 +437,8 @@ class TimedScriptedOpenAI(ScriptedOpenAI):
             )
             with self._timed_lock:
                 self._timed.append(record)
+                self._in_flight -= 1
+                self._timed_lock.notify_all()
 
 
 def merge_overlapping(intervals: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:

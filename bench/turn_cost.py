@@ -185,6 +185,8 @@ class TurnMeasure:
     call_details: list[CallMeasure]
     engine_own_ms: float  # what the engine's trace counts as its own (client time excluded)
     engine_trace_timing: dict[str, Any]
+    # Engine time between model calls: before the first, between each two rounds, after the last.
+    gaps_ms: list[float] = field(default_factory=list)
     engine_ms_samples: list[float] = field(default_factory=list)
     is_deterministic: bool = True  # counts equal in every repeat
 
@@ -285,6 +287,7 @@ async def run_conversation(
             snapshot = await build_snapshot(
                 scenario, guideline_count=guidelines, mode=MODES[mode], nlp=nlp
             )
+            await asyncio.to_thread(server.wait_until_idle)
             setup_requests = server.timed_requests
             result = RunResult(
                 guidelines=guidelines,
@@ -303,6 +306,7 @@ async def run_conversation(
                 warmup = _Session(engine, snapshot, scenario, f"warmup_{run}")
                 for message in scenario.conversation:
                     await warmup.say(message)
+            await asyncio.to_thread(server.wait_until_idle)
             conditions = {g.condition: g.id for g in snapshot.guidelines}
             samples: list[list[TurnMeasure]] = []
             for repeat in range(repeats):
@@ -311,6 +315,7 @@ async def run_conversation(
                 for number, message in enumerate(scenario.conversation, start=1):
                     first_request = len(server.timed_requests)
                     sink, outcome, started, finished = await session.say(message)
+                    await asyncio.to_thread(server.wait_until_idle)
                     measured.append(
                         _measure_turn(
                             number=number,
@@ -348,6 +353,11 @@ def _combine(repeated: list[TurnMeasure]) -> TurnMeasure:
     for name in ("wall_ms", "model_ms", "engine_ms", "engine_own_ms"):
         values = [getattr(turn, name) for turn in repeated]
         setattr(first, name, round(statistics.median(values), 2))
+    if all(len(turn.gaps_ms) == len(first.gaps_ms) for turn in repeated):
+        first.gaps_ms = [
+            round(statistics.median(gap), 2)
+            for gap in zip(*(turn.gaps_ms for turn in repeated), strict=True)
+        ]
     first.engine_ms_samples = [turn.engine_ms for turn in repeated]
     return first
 
@@ -397,6 +407,8 @@ def _measure_turn(
     rounds = merge_overlapping([(r.started, r.finished) for r in chats])
     busy = merge_overlapping([(r.started, r.finished) for r in requests])
     model_ms = sum(end - begin for begin, end in busy) * 1000
+    edges = [started, *(t for interval in busy for t in interval), finished]
+    gaps_ms = [round((edges[i + 1] - edges[i]) * 1000, 2) for i in range(0, len(edges), 2)]
     wall_ms = (finished - started) * 1000
     reached = [gid for gid in applicable if gid in in_prompt]
     tool_calls = [
@@ -427,6 +439,7 @@ def _measure_turn(
         call_details=calls,
         engine_own_ms=float(trace.get("timing", {}).get("engine_ms", 0.0)),
         engine_trace_timing=dict(trace.get("timing", {})),
+        gaps_ms=gaps_ms,
     )
 
 
@@ -457,7 +470,7 @@ def print_run(result: RunResult) -> None:
         f"{'turn':>4} {'calls':>5} {'emb':>3} {'rounds':>6} {'prompt_tok':>10} {'compl_tok':>9} "
         f"{'wall_ms':>8} {'model_ms':>8} {'engine_ms':>9} {'own_ms':>6} {'recall':>6}  "
         f"{'in_prompt':>9}  "
-        f"calls (kind:tokens)  | missed | journey"
+        f"calls (kind:tokens)  | missed | gaps_ms | journey"
     )
     _out(header)
     for turn in result.turns:
@@ -469,7 +482,8 @@ def print_run(result: RunResult) -> None:
             f"{turn.rounds_before_reply:>6} {turn.prompt_tokens:>10} {turn.completion_tokens:>9} "
             f"{turn.wall_ms:>8.1f} {turn.model_ms:>8.1f} {turn.engine_ms:>9.1f} "
             f"{turn.engine_own_ms:>6.1f} {recall:>6}  {turn.considered_in_prompt:>9}  {kinds} | "
-            f"{','.join(turn.narrowed_away) or '-'} | {journey}"
+            f"{','.join(turn.narrowed_away) or '-'} | {'/'.join(f'{g:.1f}' for g in turn.gaps_ms)} "
+            f"| {journey}"
         )
     averages = result.averages()
     _out(

@@ -266,7 +266,7 @@ class _Turn:
         await self.sink.emit(status_event("processing", {"stage": "Interpreting"}))
 
         self.conversation = Conversation.from_events(self.turn.events)
-        retriever_tasks = start_retrievers(self.engine.retrievers, self._retriever_context())
+        retriever_tasks = start_retrievers(self._agent_retrievers(), self._retriever_context())
         try:
             await self._prepare_context()
             await self._match_and_act()
@@ -294,6 +294,12 @@ class _Turn:
         return self._outcome("replied" if message else "no_reply")
 
     # -- context -----------------------------------------------------------------------------
+
+    def _agent_retrievers(self) -> dict[str, Any]:
+        wanted = self.turn.snapshot.retriever_names
+        if wanted is None:
+            return self.engine.retrievers
+        return {name: fn for name, fn in self.engine.retrievers.items() if name in wanted}
 
     def _retriever_context(self) -> RetrieverContext:
         return RetrieverContext(

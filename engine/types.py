@@ -247,6 +247,8 @@ class AgentSnapshot:
     capabilities: tuple[Capability, ...] = ()
     tools: tuple[ToolSpec, ...] = ()
     version: str = ""
+    # Names of the engine's retrievers this agent uses; None runs every registered retriever.
+    retriever_names: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

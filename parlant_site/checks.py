@@ -39,6 +39,8 @@ def check_distributed_services(app_configs, **kwargs):
         )
     if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         warnings.append(
-            Warning("DATABASE_URL is not set: SQLite is for the embedded mode only.", id="parlant.W002")
+            Warning(
+                "DATABASE_URL is not set: SQLite is for the embedded mode only.", id="parlant.W002"
+            )
         )
     return warnings

@@ -143,7 +143,11 @@ else:
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
             # A file, not the shared-cache memory database: that one fails concurrent writers with
             # "table is locked" instead of queueing them on the busy timeout.
-            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(Path(gettempdir()) / "parlant-test.sqlite3"))},
+            "TEST": {
+                "NAME": env_str(
+                    "SQLITE_TEST_PATH", str(Path(gettempdir()) / "parlant-test.sqlite3")
+                )
+            },
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -235,7 +239,8 @@ PARLANT_MAX_MESSAGE_CHARS = env_int("PARLANT_MAX_MESSAGE_CHARS", 8000)
 # production settings that keep the development one.
 PARLANT_AUTHORIZATION_POLICY = env_str(
     "PARLANT_AUTHORIZATION_POLICY",
-    "sessions_app.permissions.DevelopmentAuthorizationPolicy" if DEBUG
+    "sessions_app.permissions.DevelopmentAuthorizationPolicy"
+    if DEBUG
     else "sessions_app.permissions.StrictAuthorizationPolicy",
 )
 # JWTs for apps and customers: HS256 with this shared secret (unset: JWTs are refused).
@@ -270,9 +275,15 @@ CORS_ALLOW_ALL_ORIGINS = env_bool(
 # Only the API answers other origins; admin and the dashboard stay same-origin.
 CORS_URLS_REGEX = r"^/(?!admin/|dashboard/|static/).*$"
 CORS_ALLOW_HEADERS = (
-    "accept", "authorization", "content-type", "x-api-key",
+    "accept",
+    "authorization",
+    "content-type",
+    "x-api-key",
     # parlant-client (and so parlant-chat-react) sends these on every call.
-    "x-fern-language", "x-fern-runtime", "x-fern-runtime-version", "x-fern-sdk-name",
+    "x-fern-language",
+    "x-fern-runtime",
+    "x-fern-runtime-version",
+    "x-fern-sdk-name",
     "x-fern-sdk-version",
 )
 CORS_EXPOSE_HEADERS = ["X-Parlant-Guest-Token", "Retry-After"]

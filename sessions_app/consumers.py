@@ -57,7 +57,9 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "session_id"):
-            await self.channel_layer.group_discard(session_group(self.session_id), self.channel_name)
+            await self.channel_layer.group_discard(
+                session_group(self.session_id), self.channel_name
+            )
 
     async def session_event(self, message: dict) -> None:
         await self.send_json({"type": "event", "event": message["event"]})

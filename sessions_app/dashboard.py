@@ -93,7 +93,8 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
 @require_GET
 @operator_required
 def sessions_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"sessions": [session_summary(s) for s in sessions_for_operator()[:LIST_LIMIT]]})
+    sessions = sessions_for_operator()[:LIST_LIMIT]
+    return JsonResponse({"sessions": [session_summary(session) for session in sessions]})
 
 
 @require_GET

@@ -28,9 +28,11 @@ from sessions_app.services import (
 
 logger = logging.getLogger(__name__)
 
+FLAGGED_MESSAGE_STAND_IN = "(This message was withheld by moderation.)"
+
 
 class TurnEventSink:
-    """Appends the turn's events; the agent's message is refused once a newer customer message exists."""
+    """Appends the turn's events; refuses the reply once the customer has written again."""
 
     def __init__(self, *, session_id: str, trace_id: str, trigger_offset: int) -> None:
         self.session_id = session_id
@@ -72,11 +74,15 @@ class NewerCustomerMessage:
 
 
 def to_session_event(row: Event) -> engine_types.SessionEvent:
+    data = row.data
+    if row.kind == Event.Kind.MESSAGE and isinstance(data, dict) and data.get("flagged"):
+        # Moderation flagged it: the agent learns that a message came, never what it asked for.
+        data = {**data, "message": FLAGGED_MESSAGE_STAND_IN}
     return engine_types.SessionEvent(
         offset=row.offset,
         kind=engine_types.EventKind(row.kind),
         source=engine_types.EventSource(row.source),
-        data=row.data,
+        data=data,
         trace_id=row.trace_id,
         created_at=row.created_at,
     )
@@ -84,7 +90,9 @@ def to_session_event(row: Event) -> engine_types.SessionEvent:
 
 def to_customer(row: Any) -> engine_types.Customer:
     return engine_types.Customer(
-        id=row.id, name=row.name, metadata=dict(row.metadata),
+        id=row.id,
+        name=row.name,
+        metadata=dict(row.metadata),
         tags=tuple(tag.id for tag in row.tags.all()),
     )
 
@@ -132,16 +140,22 @@ def nlp_service() -> NLPService:
 
 @cache
 def engine() -> Engine:
-    return Engine(nlp=nlp_service())
+    """One engine per process: its caches are keyed by snapshot content, never stale."""
+    from behavior.retrieval import retriever_registry
+    from engine.tools import default_registry
+
+    return Engine(nlp=nlp_service(), tools=default_registry, retrievers=retriever_registry)
 
 
 def load_turn_input(session_id: str, trace_id: str) -> engine_types.TurnInput:
-    session = Session.objects.select_related("customer").prefetch_related("customer__tags").get(
-        pk=session_id
+    session = (
+        Session.objects.select_related("customer")
+        .prefetch_related("customer__tags")
+        .get(pk=session_id)
     )
     events = Event.objects.filter(session_id=session_id, deleted=False).order_by("offset")
     return engine_types.TurnInput(
-        snapshot=agent_snapshot(session.agent_id),
+        snapshot=agent_snapshot(session.agent_id, customer_id=session.customer_id),
         session_id=session.id,
         customer=to_customer(session.customer),
         events=tuple(to_session_event(row) for row in events),
@@ -149,6 +163,16 @@ def load_turn_input(session_id: str, trace_id: str) -> engine_types.TurnInput:
         session_mode=engine_types.SessionMode(session.mode),
         trace_id=trace_id,
     )
+
+
+def store_refreshed_variables(*, customer_id: str, values: Mapping[str, Any]) -> None:
+    """Keep what a variable's tool fetched as the customer's value, so the next turn reuses it."""
+    from behavior.services import ValueKey, variable_value_set
+
+    for variable_id, data in values.items():
+        variable_value_set(
+            variable_id=variable_id, key=ValueKey(customer_id=customer_id), data=data
+        )
 
 
 async def run_turn(*, turn: Turn) -> None:
@@ -183,6 +207,10 @@ async def run_turn(*, turn: Turn) -> None:
     await sync_to_async(session_agent_state_save)(
         session_id=turn.session_id, agent_state=from_agent_state(outcome.state)
     )
+    if outcome.refreshed_variables:
+        await sync_to_async(store_refreshed_variables)(
+            customer_id=turn_input.customer.id, values=outcome.refreshed_variables
+        )
     if outcome.session_mode is not None:
         await sync_to_async(session_mode_set)(
             session_id=turn.session_id, mode=str(outcome.session_mode)

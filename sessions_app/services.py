@@ -1,4 +1,4 @@
-"""Writes for customers, sessions and events. Views, admin, tasks and the engine adapter call these."""
+"""Writes for customers, sessions and events: views, admin, tasks and the engine call these."""
 
 from functools import partial
 from typing import Any
@@ -26,7 +26,10 @@ class StaleTurn(Exception):
 
 
 def customer_create(
-    *, name: str, customer_id: str | None = None, metadata: dict | None = None,
+    *,
+    name: str,
+    customer_id: str | None = None,
+    metadata: dict | None = None,
     tag_ids: list[str] | None = None,
 ) -> Customer:
     customer = Customer.objects.create(
@@ -44,8 +47,12 @@ def guest_customer() -> Customer:
 
 
 def session_create(
-    *, agent: Agent, customer: Customer | None = None, title: str = "",
-    metadata: dict | None = None, labels: list[str] | None = None,
+    *,
+    agent: Agent,
+    customer: Customer | None = None,
+    title: str = "",
+    metadata: dict | None = None,
+    labels: list[str] | None = None,
 ) -> Session:
     return Session.objects.create(
         agent=agent,
@@ -58,8 +65,14 @@ def session_create(
 
 @transaction.atomic
 def event_append(
-    *, session_id: str, kind: str, source: str, data: dict[str, Any], trace_id: str = "",
-    metadata: dict[str, Any] | None = None, unless_newer_customer_message_than: int | None = None,
+    *,
+    session_id: str,
+    kind: str,
+    source: str,
+    data: dict[str, Any],
+    trace_id: str = "",
+    metadata: dict[str, Any] | None = None,
+    unless_newer_customer_message_than: int | None = None,
 ) -> Event:
     """Append one event at the session's next offset and broadcast it after commit.
 
@@ -75,17 +88,25 @@ def event_append(
         next_offset=F("next_offset") + 1, updated_at=timezone.now()
     ):
         raise Session.DoesNotExist(f"Session {session_id} does not exist")
-    if unless_newer_customer_message_than is not None and Event.objects.filter(
-        session_id=session_id,
-        kind=Event.Kind.MESSAGE,
-        source=Event.Source.CUSTOMER,
-        offset__gt=unless_newer_customer_message_than,
-    ).exists():
+    if (
+        unless_newer_customer_message_than is not None
+        and Event.objects.filter(
+            session_id=session_id,
+            kind=Event.Kind.MESSAGE,
+            source=Event.Source.CUSTOMER,
+            offset__gt=unless_newer_customer_message_than,
+        ).exists()
+    ):
         raise StaleTurn(session_id)
     offset = Session.objects.values_list("next_offset", flat=True).get(pk=session_id) - 1
     event = Event.objects.create(
-        session_id=session_id, offset=offset, kind=kind, source=source, data=data,
-        trace_id=trace_id, metadata=metadata or {},
+        session_id=session_id,
+        offset=offset,
+        kind=kind,
+        source=source,
+        data=data,
+        trace_id=trace_id,
+        metadata=metadata or {},
     )
     transaction.on_commit(partial(broadcast_event, session_id, event_payload(event)))
     return event
@@ -102,9 +123,14 @@ def event_data_replace(*, session_id: str, offset: int, data: dict[str, Any]) ->
 
 
 def customer_message_post(
-    *, session: Session, message: str, participant: dict[str, Any] | None = None,
-    metadata: dict[str, Any] | None = None, source: str = Event.Source.CUSTOMER,
-    flagged: bool = False, moderation_tags: list[str] | None = None,
+    *,
+    session: Session,
+    message: str,
+    participant: dict[str, Any] | None = None,
+    metadata: dict[str, Any] | None = None,
+    source: str = Event.Source.CUSTOMER,
+    flagged: bool = False,
+    moderation_tags: list[str] | None = None,
 ) -> Event:
     """Record a customer's message and, in auto mode, queue the agent's turn after commit."""
     from sessions_app.tasks import respond_to_session as respond_to_session_task
@@ -119,8 +145,12 @@ def customer_message_post(
     }
     with transaction.atomic():
         event = event_append(
-            session_id=session.id, kind=Event.Kind.MESSAGE, source=source, data=data,
-            trace_id=new_id(), metadata=metadata,
+            session_id=session.id,
+            kind=Event.Kind.MESSAGE,
+            source=source,
+            data=data,
+            trace_id=new_id(),
+            metadata=metadata,
         )
         if session.mode == Session.Mode.AUTO:
             send_on_commit(respond_to_session_task, session.id, event.offset)
@@ -128,14 +158,21 @@ def customer_message_post(
 
 
 def staff_message_post(
-    *, session: Session, message: str, source: str, participant: dict[str, Any],
+    *,
+    session: Session,
+    message: str,
+    source: str,
+    participant: dict[str, Any],
     metadata: dict[str, Any] | None = None,
 ) -> Event:
     """A human's message: from a human agent, or sent by one on behalf of the AI agent."""
     return event_append(
-        session_id=session.id, kind=Event.Kind.MESSAGE, source=source,
+        session_id=session.id,
+        kind=Event.Kind.MESSAGE,
+        source=source,
         data={"message": message, "participant": participant},
-        trace_id=new_id(), metadata=metadata,
+        trace_id=new_id(),
+        metadata=metadata,
     )
 
 

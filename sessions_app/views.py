@@ -134,9 +134,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
             customer.save(update_fields=["name", "metadata"])
             if "tags" in data:
                 add = data["tags"].get("add", [])
-                unknown = set(add) - set(Tag.objects.filter(pk__in=add).values_list("pk", flat=True))
-                if unknown:
-                    raise ValidationError({"tags": f"Unknown tag id(s): {', '.join(sorted(unknown))}"})
+                known = Tag.objects.filter(pk__in=add).values_list("pk", flat=True)
+                if unknown := sorted(set(add) - set(known)):
+                    raise ValidationError({"tags": f"Unknown tag id(s): {', '.join(unknown)}"})
                 customer.tags.add(*add)
                 customer.tags.remove(*data["tags"].get("remove", []))
         return Response(CustomerSerializer(customer).data)

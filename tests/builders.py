@@ -22,7 +22,9 @@ def make_customer(**overrides) -> Customer:
     return Customer.objects.create(**({"name": "Dana"} | overrides))
 
 
-def make_session(agent: Agent | None = None, customer: Customer | None = None, **overrides) -> Session:
+def make_session(
+    agent: Agent | None = None, customer: Customer | None = None, **overrides
+) -> Session:
     return Session.objects.create(
         agent=agent or make_agent(), customer=customer or make_customer(), **overrides
     )

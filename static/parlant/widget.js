@@ -45,7 +45,8 @@
       button { font: inherit; cursor: pointer; }
       button:focus-visible, textarea:focus-visible { outline: 3px solid var(--parlant-focus, #9fb4ff); outline-offset: 2px; }
       .bubble { width: 56px; height: 56px; border-radius: 50%; border: 0; color: #fff;
-        background: var(--parlant-accent, #3156d3); box-shadow: 0 4px 14px rgba(0,0,0,.2); font-size: 24px; }
+        background: var(--parlant-accent, #3156d3); box-shadow: 0 4px 14px rgba(0,0,0,.2);
+        display: grid; place-items: center; }
       .panel { position: absolute; right: 0; bottom: 70px; width: min(360px, calc(100vw - 40px));
         height: min(520px, calc(100vh - 110px)); display: flex; flex-direction: column;
         background: var(--parlant-bg, #fff); border-radius: var(--parlant-radius, 14px);
@@ -81,7 +82,10 @@
         <button type="submit" class="send">Send</button>
       </form>
     </div>
-    <button type="button" class="bubble" aria-label="Open chat" aria-expanded="false">💬</button>`;
+    <button type="button" class="bubble" aria-label="Open chat" aria-expanded="false">
+      <svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+        <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/>
+      </svg></button>`;
   const panel = shadow.querySelector(".panel");
   const bubble = shadow.querySelector(".bubble");
   const log = shadow.querySelector(".log");

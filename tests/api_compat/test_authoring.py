@@ -47,20 +47,29 @@ def test_tags(client):
     assert tag in client.tags.list()
     assert [t.id for t in client.tags.list(name=tag.name)] == [tag.id]
     renamed = client.tags.update(tag.id, name=unique("gold"))
-    assert renamed.id == tag.id and renamed.name != tag.name
+    assert renamed.id == tag.id
+    assert renamed.name != tag.name
     client.tags.delete(tag.id)
     assert status_of(lambda: client.tags.retrieve(tag.id)) == 404
 
 
 def test_agents_with_tags(client):
     tag = client.tags.create(name=unique("team"))
-    agent = client.agents.create(name="Ada", description="helps", tags=[tag.id],
-                                 composition_mode="strict_canned", max_engine_iterations=2)
-    assert (agent.tags, agent.composition_mode, agent.max_engine_iterations) == (
-        [tag.id], "strict_canned", 2
+    agent = client.agents.create(
+        name="Ada",
+        description="helps",
+        tags=[tag.id],
+        composition_mode="strict_canned",
+        max_engine_iterations=2,
     )
-    updated = client.agents.update(agent.id, name="Ada L",
-                                   tags=AgentTagUpdateParams(remove=[tag.id]))
+    assert (agent.tags, agent.composition_mode, agent.max_engine_iterations) == (
+        [tag.id],
+        "strict_canned",
+        2,
+    )
+    updated = client.agents.update(
+        agent.id, name="Ada L", tags=AgentTagUpdateParams(remove=[tag.id])
+    )
     assert (updated.name, updated.tags) == ("Ada L", [])
     client.agents.delete(agent.id)
     assert status_of(lambda: client.agents.retrieve(agent.id)) == 404
@@ -70,12 +79,18 @@ def test_guidelines_with_tools_tags_and_metadata(client):
     agent = client.agents.create(name="Guided")
     tag = client.tags.create(name=unique("vip"))
     guideline = client.guidelines.create(
-        condition="the customer asks when you are open", action="tell the opening hours",
-        tags=[f"agent:{agent.id}"], metadata={"owner": "sales"}, criticality="high",
-        labels=["hours"], priority=1,
+        condition="the customer asks when you are open",
+        action="tell the opening hours",
+        tags=[f"agent:{agent.id}"],
+        metadata={"owner": "sales"},
+        criticality="high",
+        labels=["hours"],
+        priority=1,
     )
     assert (guideline.action, guideline.criticality, guideline.enabled) == (
-        "tell the opening hours", "high", True
+        "tell the opening hours",
+        "high",
+        True,
     )
     assert guideline.tags == [f"agent:{agent.id}"]
     assert [g.id for g in client.guidelines.list(tag_id=f"agent:{agent.id}")] == [guideline.id]
@@ -110,7 +125,9 @@ def test_relationships(client):
         kind="priority", source_guideline=first.id, target_guideline=second.id
     )
     assert (priority.kind, priority.source_guideline.id, priority.target_guideline.id) == (
-        "priority", first.id, second.id
+        "priority",
+        first.id,
+        second.id,
     )
     reevaluation = client.relationships.create(
         kind="reevaluation", source_tag=tag.id, target_tool=OPENING_HOURS
@@ -129,15 +146,19 @@ def test_relationships(client):
 
     client.relationships.delete(priority.id)
     assert status_of(lambda: client.relationships.retrieve(priority.id)) == 404
-    assert status_of(lambda: client.relationships.create(
-        kind="priority", source_guideline=first.id)) == 422
+    assert (
+        status_of(lambda: client.relationships.create(kind="priority", source_guideline=first.id))
+        == 422
+    )
 
 
 def test_journeys_and_their_mermaid_diagram(client):
     agent = client.agents.create(name="Journeyman")
     journey = client.journeys.create(
-        title="Book a test drive", description="pick a model and a day",
-        conditions=["the customer wants a test drive"], tags=[f"agent:{agent.id}"],
+        title="Book a test drive",
+        description="pick a model and a day",
+        conditions=["the customer wants a test drive"],
+        tags=[f"agent:{agent.id}"],
     )
     assert journey.title == "Book a test drive"
     assert len(journey.conditions) == 1
@@ -146,7 +167,8 @@ def test_journeys_and_their_mermaid_diagram(client):
     observation = client.guidelines.create(condition="the customer asks to try a car")
     tag = client.tags.create(name=unique("sales"))
     updated = client.journeys.update(
-        journey.id, title="Schedule a test drive",
+        journey.id,
+        title="Schedule a test drive",
         conditions=JourneyConditionUpdateParams(add=[observation.id]),
         tags=JourneyTagUpdateParams(add=[tag.id]),
     )
@@ -163,17 +185,23 @@ def test_journeys_and_their_mermaid_diagram(client):
 def test_glossary(client):
     tag = client.tags.create(name=unique("finance"))
     term = client.glossary.create_term(
-        name="APR", description="Annual percentage rate", synonyms=["interest rate"],
+        name="APR",
+        description="Annual percentage rate",
+        synonyms=["interest rate"],
         tags=[tag.id],
     )
     assert (term.name, term.synonyms, term.tags) == ("APR", ["interest rate"], [tag.id])
     assert [t.id for t in client.glossary.list_terms(tag_id=tag.id)] == [term.id]
     updated = client.glossary.update_term(
-        term.id, description="Yearly cost of a loan", synonyms=["rate"],
+        term.id,
+        description="Yearly cost of a loan",
+        synonyms=["rate"],
         tags=TermTagsUpdateParams(remove=[tag.id]),
     )
     assert (updated.description, updated.synonyms, updated.tags) == (
-        "Yearly cost of a loan", ["rate"], []
+        "Yearly cost of a loan",
+        ["rate"],
+        [],
     )
     assert client.glossary.retrieve_term(term.id).name == "APR"
     client.glossary.delete_term(term.id)
@@ -184,14 +212,20 @@ def test_context_variables_and_values(client):
     tag = client.tags.create(name=unique("members"))
     customer = client.customers.create(name="Dana")
     variable = client.context_variables.create(
-        name="opening_hours", description="this week's hours", tool_id=OPENING_HOURS,
-        freshness_rules="0 6 * * *", tags=[tag.id],
+        name="opening_hours",
+        description="this week's hours",
+        tool_id=OPENING_HOURS,
+        freshness_rules="0 6 * * *",
+        tags=[tag.id],
     )
     assert variable.tool_id == OPENING_HOURS
     assert [v.id for v in client.context_variables.list(tag_id=tag.id)] == [variable.id]
 
-    for key, data in [(customer.id, {"open": "9-5"}), (f"tag:{tag.id}", "members"),
-                      ("DEFAULT", "9-6")]:
+    for key, data in [
+        (customer.id, {"open": "9-5"}),
+        (f"tag:{tag.id}", "members"),
+        ("DEFAULT", "9-6"),
+    ]:
         stored = client.context_variables.set_value(variable.id, key, data=data)
         assert stored.data == data
         assert client.context_variables.get_value(variable.id, key).data == data
@@ -204,7 +238,9 @@ def test_context_variables_and_values(client):
 
     extra = client.tags.create(name=unique("extra"))
     updated = client.context_variables.update(
-        variable.id, name="hours", freshness_rules="0 7 * * *",
+        variable.id,
+        name="hours",
+        freshness_rules="0 7 * * *",
         tags=ContextVariableTagsUpdateParams(add=[extra.id]),
     )
     assert (updated.name, updated.freshness_rules) == ("hours", "0 7 * * *")
@@ -220,23 +256,31 @@ def test_context_variables_and_values(client):
 def test_canned_responses(client):
     tag = client.tags.create(name=unique("greetings"))
     canned = client.canned_responses.create(
-        value="Welcome, {{std.customer.name}}!", signals=["hello"], tags=[tag.id],
-        fields=[CannedResponseField(name="std.customer.name", description="name",
-                                    examples=["Dana"])],
+        value="Welcome, {{std.customer.name}}!",
+        signals=["hello"],
+        tags=[tag.id],
+        fields=[
+            CannedResponseField(name="std.customer.name", description="name", examples=["Dana"])
+        ],
         metadata={"tone": "warm"},
     )
     assert (canned.value, canned.signals, canned.tags) == (
-        "Welcome, {{std.customer.name}}!", ["hello"], [tag.id]
+        "Welcome, {{std.customer.name}}!",
+        ["hello"],
+        [tag.id],
     )
     assert canned.fields[0].name == "std.customer.name"
     assert [c.id for c in client.canned_responses.list(tags=[tag.id])] == [canned.id]
     updated = client.canned_responses.update(
-        canned.id, value="Hello, {{std.customer.name}}!",
+        canned.id,
+        value="Hello, {{std.customer.name}}!",
         tags=CannedResponseTagUpdateParams(remove=[tag.id]),
         metadata=CannedResponseMetadataUpdateParams(unset=["tone"]),
     )
     assert (updated.value, updated.tags, updated.metadata) == (
-        "Hello, {{std.customer.name}}!", [], {}
+        "Hello, {{std.customer.name}}!",
+        [],
+        {},
     )
     assert client.canned_responses.retrieve(canned.id).id == canned.id
     client.canned_responses.delete(canned.id)
@@ -246,15 +290,20 @@ def test_canned_responses(client):
 def test_capabilities(client):
     tag = client.tags.create(name=unique("skills"))
     capability = client.capabilities.create(
-        title="Book test drives", description="Find a slot and book it", signals=["try a car"],
+        title="Book test drives",
+        description="Find a slot and book it",
+        signals=["try a car"],
         tags=[tag.id],
     )
     assert (capability.title, capability.signals, capability.tags) == (
-        "Book test drives", ["try a car"], [tag.id]
+        "Book test drives",
+        ["try a car"],
+        [tag.id],
     )
     assert [c.id for c in client.capabilities.list(tag_id=tag.id)] == [capability.id]
     updated = client.capabilities.update(
-        capability.id, description="Find a free slot",
+        capability.id,
+        description="Find a free slot",
         tags=CapabilityTagUpdateParams(remove=[tag.id]),
     )
     assert (updated.description, updated.tags) == ("Find a free slot", [])
@@ -276,8 +325,10 @@ def test_services_list_the_tools_registered_in_code(client):
 def test_the_demo_agent_is_authored_behaviour(client):
     otto = client.agents.retrieve("otto-carmen")
     guidelines = client.guidelines.list(tag_id=f"agent:{otto.id}")
-    assert any(g.condition == "the customer greets you" and g.action == "offer a refreshing drink"
-               for g in guidelines)
+    assert any(
+        g.condition == "the customer greets you" and g.action == "offer a refreshing drink"
+        for g in guidelines
+    )
     journeys = client.journeys.list(tag_id=f"agent:{otto.id}")
     assert [j.title for j in journeys] == ["Schedule a test drive"]
     assert "stateDiagram-v2" in client.journeys.mermaid(journeys[0].id)

@@ -19,7 +19,8 @@ def test_tags_create_list_rename_and_delete(api_client):
     assert api_client.get("/tags").json() == [tag]
     assert api_client.get("/tags", {"name": "other"}).json() == []
     assert api_client.patch(f"/tags/{tag['id']}", {"name": "gold"}, format="json").json() == {
-        "id": tag["id"], "name": "gold"
+        "id": tag["id"],
+        "name": "gold",
     }
     assert api_client.delete(f"/tags/{tag['id']}").status_code == 204
     assert api_client.get(f"/tags/{tag['id']}").status_code == 404
@@ -57,10 +58,18 @@ def test_guideline_round_trip_with_parlant_fields(api_client):
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body == {
-        "id": body["id"], "condition": "the customer greets you", "action": "offer a drink",
-        "description": None, "criticality": "high", "enabled": True,
-        "tags": [f"agent:{agent.id}"], "metadata": {"source": "test"}, "composition_mode": None,
-        "track": True, "labels": ["vip"], "priority": 2,
+        "id": body["id"],
+        "condition": "the customer greets you",
+        "action": "offer a drink",
+        "description": None,
+        "criticality": "high",
+        "enabled": True,
+        "tags": [f"agent:{agent.id}"],
+        "metadata": {"source": "test"},
+        "composition_mode": None,
+        "track": True,
+        "labels": ["vip"],
+        "priority": 2,
     }
     assert Guideline.objects.get(pk=body["id"]).condition_embedding  # embedded on save
 
@@ -75,8 +84,9 @@ def test_guideline_update_changes_tools_tags_metadata_and_labels(api_client):
         f"/guidelines/{guideline.id}",
         {
             "action": "tell the hours",
-            "tool_associations": {"add": [{"service_name": "behavior",
-                                           "tool_name": "get_opening_hours"}]},
+            "tool_associations": {
+                "add": [{"service_name": "behavior", "tool_name": "get_opening_hours"}]
+            },
             "tags": {"add": [vip.id]},
             "metadata": {"set": {"c": 3}, "unset": ["a"]},
             "labels": {"upsert": ["x", "y"], "remove": ["y"]},
@@ -95,8 +105,11 @@ def test_guideline_update_changes_tools_tags_metadata_and_labels(api_client):
 
     removed = api_client.patch(
         f"/guidelines/{guideline.id}",
-        {"tool_associations": {"remove": [{"service_name": "behavior",
-                                           "tool_name": "get_opening_hours"}]}},
+        {
+            "tool_associations": {
+                "remove": [{"service_name": "behavior", "tool_name": "get_opening_hours"}]
+            }
+        },
         format="json",
     )
     assert removed.json()["tool_associations"] == []
@@ -141,9 +154,19 @@ def test_unknown_tools_are_refused(api_client):
 
 @pytest.mark.parametrize(
     "path",
-    ["/guidelines/nope", "/journeys/nope", "/terms/nope", "/context-variables/nope",
-     "/canned_responses/nope", "/capabilities/nope", "/relationships/nope", "/tags/nope",
-     "/services/nope", "/journeys/nope/mermaid", "/agents/nope"],
+    [
+        "/guidelines/nope",
+        "/journeys/nope",
+        "/terms/nope",
+        "/context-variables/nope",
+        "/canned_responses/nope",
+        "/capabilities/nope",
+        "/relationships/nope",
+        "/tags/nope",
+        "/services/nope",
+        "/journeys/nope/mermaid",
+        "/agents/nope",
+    ],
 )
 def test_unknown_ids_answer_404(api_client, path):
     response = api_client.get(path)
@@ -166,7 +189,8 @@ def test_relationships_between_guidelines_tags_journeys_and_tools(api_client):
     body = priority.json()
     assert body["source_guideline"]["id"] == first.id
     assert body["target_guideline"]["condition"] == "second"
-    assert body["source_tag"] is None and body["target_tool"] is None
+    assert body["source_tag"] is None
+    assert body["target_tool"] is None
 
     by_tag = api_client.post(
         "/relationships",
@@ -177,21 +201,31 @@ def test_relationships_between_guidelines_tags_journeys_and_tools(api_client):
 
     tool = api_client.post(
         "/relationships",
-        {"kind": "reevaluation", "source_guideline": first.id,
-         "target_tool": {"service_name": "behavior", "tool_name": "get_opening_hours"}},
+        {
+            "kind": "reevaluation",
+            "source_guideline": first.id,
+            "target_tool": {"service_name": "behavior", "tool_name": "get_opening_hours"},
+        },
         format="json",
     ).json()
     assert tool["target_tool"]["name"] == "get_opening_hours"
-    assert set(tool["target_tool"]) == {"creation_utc", "name", "description", "parameters",
-                                        "required"}
+    assert set(tool["target_tool"]) == {
+        "creation_utc",
+        "name",
+        "description",
+        "parameters",
+        "required",
+    }
 
     listed = api_client.get("/relationships", {"guideline_id": first.id}).json()
     assert {r["id"] for r in listed} == {body["id"], tool["id"]}
     assert [r["id"] for r in api_client.get("/relationships", {"kind": "entailment"}).json()] == [
         by_tag["id"]
     ]
-    assert [r["id"] for r in api_client.get(
-        "/relationships", {"tool_id": "behavior:get_opening_hours"}).json()] == [tool["id"]]
+    assert [
+        r["id"]
+        for r in api_client.get("/relationships", {"tool_id": "behavior:get_opening_hours"}).json()
+    ] == [tool["id"]]
 
     detail = api_client.get(f"/guidelines/{second.id}").json()
     assert [r["id"] for r in detail["relationships"]] == [body["id"]]
@@ -227,8 +261,12 @@ def test_journeys_store_conditions_as_observation_guidelines(api_client):
     agent = make_agent()
     created = api_client.post(
         "/journeys",
-        {"title": "Test drive", "description": "book one", "conditions": ["wants a drive"],
-         "tags": [f"agent:{agent.id}"]},
+        {
+            "title": "Test drive",
+            "description": "book one",
+            "conditions": ["wants a drive"],
+            "tags": [f"agent:{agent.id}"],
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()
@@ -241,15 +279,19 @@ def test_journeys_store_conditions_as_observation_guidelines(api_client):
     extra = services.guideline_create(condition="asks for a drive")
     updated = api_client.patch(
         f"/journeys/{journey['id']}",
-        {"title": "Book a test drive", "conditions": {"add": [extra.id], "remove": [condition_id]},
-         "labels": {"upsert": ["sales"]}},
+        {
+            "title": "Book a test drive",
+            "conditions": {"add": [extra.id], "remove": [condition_id]},
+            "labels": {"upsert": ["sales"]},
+        },
         format="json",
     ).json()
     assert updated["title"] == "Book a test drive"
     assert updated["conditions"] == [extra.id]
     assert updated["labels"] == ["sales"]
-    assert [j["id"] for j in api_client.get("/journeys", {"tag_id": f"agent:{agent.id}"}).json()
-            ] == [journey["id"]]
+    assert [
+        j["id"] for j in api_client.get("/journeys", {"tag_id": f"agent:{agent.id}"}).json()
+    ] == [journey["id"]]
 
     assert api_client.delete(f"/journeys/{journey['id']}").status_code == 204
     assert not Journey.objects.exists()
@@ -270,22 +312,30 @@ def test_journey_mermaid_is_a_state_diagram_with_escaped_labels(api_client):
     assert response["Content-Type"].startswith("text/plain")
     text = response.content.decode()
     assert text.splitlines()[0] == "stateDiagram-v2"
-    assert "[*] --> N0" in text and "N0 --> [*]: done" in text
+    assert "[*] --> N0" in text
+    assert "N0 --> [*]: done" in text
     assert 'state "say &quot;hi&quot; &lt;b&gt;" as N0' in text
 
 
 def test_terms_round_trip_and_filter(api_client):
     vip = services.tag_create(name="vip")
     created = api_client.post(
-        "/terms", {"name": "APR", "description": "rate", "synonyms": ["interest"],
-                   "tags": [vip.id]}, format="json",
+        "/terms",
+        {"name": "APR", "description": "rate", "synonyms": ["interest"], "tags": [vip.id]},
+        format="json",
     )
     assert created.status_code == 201
     term = created.json()
-    assert term == {"id": term["id"], "name": "APR", "description": "rate",
-                    "synonyms": ["interest"], "tags": [vip.id]}
+    assert term == {
+        "id": term["id"],
+        "name": "APR",
+        "description": "rate",
+        "synonyms": ["interest"],
+        "tags": [vip.id],
+    }
     updated = api_client.patch(
-        f"/terms/{term['id']}", {"synonyms": ["rate"], "tags": {"remove": [vip.id]}},
+        f"/terms/{term['id']}",
+        {"synonyms": ["rate"], "tags": {"remove": [vip.id]}},
         format="json",
     ).json()
     assert (updated["synonyms"], updated["tags"]) == (["rate"], [])
@@ -298,9 +348,13 @@ def test_context_variables_and_values_by_key(api_client):
     agent = make_agent()
     created = api_client.post(
         "/context-variables",
-        {"name": "plan", "description": "the plan",
-         "tool_id": {"service_name": "behavior", "tool_name": "get_opening_hours"},
-         "freshness_rules": "0 * * * *", "tags": [f"agent:{agent.id}"]},
+        {
+            "name": "plan",
+            "description": "the plan",
+            "tool_id": {"service_name": "behavior", "tool_name": "get_opening_hours"},
+            "freshness_rules": "0 * * * *",
+            "tags": [f"agent:{agent.id}"],
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()
@@ -308,8 +362,12 @@ def test_context_variables_and_values_by_key(api_client):
     assert variable["tool_id"] == {"service_name": "behavior", "tool_name": "get_opening_hours"}
     base = f"/context-variables/{variable['id']}"
 
-    for key, data in [(customer.id, {"tier": 1}), (f"tag:{gold.id}", "gold"),
-                      ("DEFAULT", "basic"), (f"agent:{agent.id}", "agent")]:
+    for key, data in [
+        (customer.id, {"tier": 1}),
+        (f"tag:{gold.id}", "gold"),
+        ("DEFAULT", "basic"),
+        (f"agent:{agent.id}", "agent"),
+    ]:
         stored = api_client.put(f"{base}/{key}", {"data": data}, format="json")
         assert stored.status_code == 200, stored.json()
         assert set(stored.json()) == {"id", "last_modified", "data"}
@@ -317,8 +375,12 @@ def test_context_variables_and_values_by_key(api_client):
 
     read = api_client.get(base).json()
     assert read["context_variable"]["id"] == variable["id"]
-    assert set(read["key_value_pairs"]) == {customer.id, f"tag:{gold.id}", "DEFAULT",
-                                            f"agent:{agent.id}"}
+    assert set(read["key_value_pairs"]) == {
+        customer.id,
+        f"tag:{gold.id}",
+        "DEFAULT",
+        f"agent:{agent.id}",
+    }
     assert api_client.get(base, {"include_values": "false"}).json()["key_value_pairs"] is None
 
     assert api_client.delete(f"{base}/{customer.id}").status_code == 204
@@ -327,7 +389,8 @@ def test_context_variables_and_values_by_key(api_client):
     assert api_client.put(f"{base}/no-such-customer", {"data": 1}, format="json").status_code == 404
 
     updated = api_client.patch(base, {"tool_id": None, "freshness_rules": ""}, format="json")
-    assert updated.json()["tool_id"] is None and updated.json()["freshness_rules"] is None
+    assert updated.json()["tool_id"] is None
+    assert updated.json()["freshness_rules"] is None
 
 
 def test_bad_freshness_rules_answer_422(api_client):
@@ -350,15 +413,27 @@ def test_canned_responses_round_trip_and_filter_by_any_tag(api_client):
     vip, gold = services.tag_create(name="vip"), services.tag_create(name="gold")
     created = api_client.post(
         "/canned_responses",
-        {"value": "Hello {{std.customer.name}}", "signals": ["hi"], "tags": [vip.id],
-         "fields": [{"name": "std.customer.name", "description": "name", "examples": ["Dana"]}],
-         "metadata": {"k": "v"}},
+        {
+            "value": "Hello {{std.customer.name}}",
+            "signals": ["hi"],
+            "tags": [vip.id],
+            "fields": [{"name": "std.customer.name", "description": "name", "examples": ["Dana"]}],
+            "metadata": {"k": "v"},
+        },
         format="json",
     )
     assert created.status_code == 201, created.json()
     canned = created.json()
-    assert set(canned) == {"id", "creation_utc", "value", "fields", "tags", "signals", "metadata",
-                           "field_dependencies"}
+    assert set(canned) == {
+        "id",
+        "creation_utc",
+        "value",
+        "fields",
+        "tags",
+        "signals",
+        "metadata",
+        "field_dependencies",
+    }
     services.canned_response_create(value="Other", tag_ids=[gold.id])
     listed = api_client.get(f"/canned_responses?tags={vip.id}&tags=nope").json()
     assert [c["id"] for c in listed] == [canned["id"]]
@@ -366,7 +441,8 @@ def test_canned_responses_round_trip_and_filter_by_any_tag(api_client):
 
     updated = api_client.patch(
         f"/canned_responses/{canned['id']}",
-        {"value": "Hi {{std.customer.name}}!", "metadata": {"unset": ["k"]}}, format="json",
+        {"value": "Hi {{std.customer.name}}!", "metadata": {"unset": ["k"]}},
+        format="json",
     ).json()
     assert (updated["value"], updated["metadata"]) == ("Hi {{std.customer.name}}!", {})
 
@@ -378,7 +454,8 @@ def test_malformed_templates_answer_422(api_client):
 
 def test_capabilities_round_trip(api_client):
     created = api_client.post(
-        "/capabilities", {"title": "Book drives", "description": "d", "signals": ["book"]},
+        "/capabilities",
+        {"title": "Book drives", "description": "d", "signals": ["book"]},
         format="json",
     )
     assert created.status_code == 201
@@ -420,3 +497,50 @@ def test_api_writes_are_kept_in_the_change_history(api_client):
     versions = Version.objects.get_for_object(guideline)
     assert [v.field_dict["action"] for v in versions] == ["b", "a"]
     assert versions[0].revision.comment.startswith("API: update guideline")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/guidelines",
+        "/relationships",
+        "/journeys",
+        "/terms",
+        "/context-variables",
+        "/canned_responses",
+        "/capabilities",
+        "/tags",
+        "/agents",
+        "/services",
+    ],
+)
+def test_listings_cost_the_same_queries_for_many_rows(api_client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add(count: int) -> None:
+        for _ in range(count):
+            agent = make_agent()
+            tag = services.tag_create(name=f"t-{agent.id}")
+            first = services.guideline_create(
+                condition="c", tag_ids=[tag.id, f"agent:{agent.id}"], tool_ids=["get_opening_hours"]
+            )
+            second = services.guideline_create(condition="d", tag_ids=[tag.id])
+            services.relationship_create(
+                kind="priority",
+                source=services.Endpoint(guideline_id=first.id),
+                target=services.Endpoint(guideline_id=second.id),
+            )
+            services.journey_create(title="J", conditions=["a", "b"], tag_ids=[tag.id])
+            services.term_create(name="T", description="d", tag_ids=[tag.id])
+            services.variable_create(name="V", tool_id="get_opening_hours", tag_ids=[tag.id])
+            services.canned_response_create(value="Hi", tag_ids=[tag.id])
+            services.capability_create(title="C", description="d", tag_ids=[tag.id])
+
+    add(1)
+    with CaptureQueriesContext(connection) as few:
+        assert api_client.get(path).status_code == 200
+    add(5)
+    with CaptureQueriesContext(connection) as many:
+        assert api_client.get(path).status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -1,4 +1,4 @@
-"""Headless Debian Chromium driven by Playwright (Playwright cannot download its own browser here)."""
+"""Headless Debian Chromium driven by Playwright (it cannot download a browser of its own here)."""
 
 import pytest
 from playwright.sync_api import sync_playwright

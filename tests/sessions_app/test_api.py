@@ -18,8 +18,15 @@ def test_it_creates_a_session_for_the_guest_when_no_customer_is_given(api_client
     assert body["mode"] == "auto"
     assert body["consumption_offsets"] == {"client": 0}
     assert set(body) == {
-        "id", "agent_id", "customer_id", "creation_utc", "title", "mode",
-        "consumption_offsets", "metadata", "labels",
+        "id",
+        "agent_id",
+        "customer_id",
+        "creation_utc",
+        "title",
+        "mode",
+        "consumption_offsets",
+        "metadata",
+        "labels",
     }
 
 
@@ -32,7 +39,8 @@ def test_it_rejects_a_session_for_an_unknown_agent(api_client):
 def test_it_answers_404_for_an_unknown_session(api_client):
     assert api_client.get("/sessions/nope").status_code == 404
     response = api_client.post(
-        "/sessions/nope/events", {"kind": "message", "source": "customer", "message": "hi"},
+        "/sessions/nope/events",
+        {"kind": "message", "source": "customer", "message": "hi"},
         format="json",
     )
     assert response.status_code == 404
@@ -61,7 +69,8 @@ def test_it_requires_a_message_for_a_customer_message(api_client):
 def test_it_rejects_an_unknown_kind_with_the_field_named(api_client):
     session = make_session()
     response = api_client.post(
-        f"/sessions/{session.id}/events", {"kind": "shout", "source": "customer", "message": "x"},
+        f"/sessions/{session.id}/events",
+        {"kind": "shout", "source": "customer", "message": "x"},
         format="json",
     )
     assert response.status_code == 422
@@ -73,7 +82,8 @@ def test_it_rejects_an_oversized_message_and_says_the_limit(api_client):
     session = make_session()
     response = api_client.post(
         f"/sessions/{session.id}/events",
-        {"kind": "message", "source": "customer", "message": "x" * 51}, format="json",
+        {"kind": "message", "source": "customer", "message": "x" * 51},
+        format="json",
     )
     assert response.status_code == 422
     assert "50" in response.json()["detail"]
@@ -86,7 +96,8 @@ def test_it_keeps_markup_in_a_message_verbatim(api_client, django_capture_on_com
     with django_capture_on_commit_callbacks(execute=False):
         response = api_client.post(
             f"/sessions/{session.id}/events",
-            {"kind": "message", "source": "customer", "message": payload}, format="json",
+            {"kind": "message", "source": "customer", "message": payload},
+            format="json",
         )
     assert response.status_code == 201
     assert response.json()["data"]["message"] == payload
@@ -118,8 +129,12 @@ def test_it_patches_mode_title_labels_and_metadata(api_client):
     session = make_session(metadata={"keep": 1, "drop": 2})
     response = api_client.patch(
         f"/sessions/{session.id}",
-        {"mode": "manual", "title": "Help", "labels": {"upsert": ["vip"]},
-         "metadata": {"set": {"new": 3}, "unset": ["drop"]}},
+        {
+            "mode": "manual",
+            "title": "Help",
+            "labels": {"upsert": ["vip"]},
+            "metadata": {"set": {"new": 3}, "unset": ["drop"]},
+        },
         format="json",
     )
     assert response.status_code == 200

@@ -35,7 +35,10 @@ def test_it_refuses_a_reply_once_the_customer_wrote_again():
     event_append(session_id=session.id, kind="message", source="customer", data={})
     with pytest.raises(StaleTurn):
         event_append(
-            session_id=session.id, kind="message", source="ai_agent", data={},
+            session_id=session.id,
+            kind="message",
+            source="ai_agent",
+            data={},
             unless_newer_customer_message_than=first.offset,
         )
     assert Event.objects.filter(session=session).count() == 2

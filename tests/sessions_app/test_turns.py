@@ -15,7 +15,9 @@ def agent_messages(session: Session) -> list[Event]:
 
 
 def statuses(session: Session) -> list[str]:
-    return [event.data["status"] for event in session.events.filter(kind="status").order_by("offset")]
+    return [
+        event.data["status"] for event in session.events.filter(kind="status").order_by("offset")
+    ]
 
 
 @pytest.fixture
@@ -31,7 +33,9 @@ def post(session: Session, text: str, django_capture_on_commit_callbacks) -> Eve
         return customer_message_post(session=session, message=text)
 
 
-def test_it_answers_a_greeting_by_offering_a_drink(greeting_session, django_capture_on_commit_callbacks):
+def test_it_answers_a_greeting_by_offering_a_drink(
+    greeting_session, django_capture_on_commit_callbacks
+):
     message = post(greeting_session, "Hello there!", django_capture_on_commit_callbacks)
     respond_to_session.run(greeting_session.id, message.offset)
     replies = agent_messages(greeting_session)
@@ -51,7 +55,9 @@ def test_it_queues_the_turn_only_after_commit(greeting_session, django_capture_o
     assert len(callbacks) == 2  # the broadcast and the turn
 
 
-def test_a_repeated_delivery_makes_no_second_reply(greeting_session, django_capture_on_commit_callbacks):
+def test_a_repeated_delivery_makes_no_second_reply(
+    greeting_session, django_capture_on_commit_callbacks
+):
     message = post(greeting_session, "Hi!", django_capture_on_commit_callbacks)
     respond_to_session.run(greeting_session.id, message.offset)
     respond_to_session.run(greeting_session.id, message.offset)
@@ -59,9 +65,13 @@ def test_a_repeated_delivery_makes_no_second_reply(greeting_session, django_capt
     assert Turn.objects.filter(session=greeting_session).count() == 1
 
 
-def test_a_newer_message_makes_the_stale_turn_give_way(greeting_session, django_capture_on_commit_callbacks):
+def test_a_newer_message_makes_the_stale_turn_give_way(
+    greeting_session, django_capture_on_commit_callbacks
+):
     first = post(greeting_session, "Hi!", django_capture_on_commit_callbacks)
-    second = post(greeting_session, "Actually, what about financing?", django_capture_on_commit_callbacks)
+    second = post(
+        greeting_session, "Actually, what about financing?", django_capture_on_commit_callbacks
+    )
     respond_to_session.run(greeting_session.id, first.offset)  # runs, but must not reply
     assert agent_messages(greeting_session) == []
     respond_to_session.run(greeting_session.id, second.offset)
@@ -70,7 +80,9 @@ def test_a_newer_message_makes_the_stale_turn_give_way(greeting_session, django_
     assert replies[0].offset > second.offset
 
 
-def test_a_late_delivery_for_an_older_message_is_a_no_op(greeting_session, django_capture_on_commit_callbacks):
+def test_a_late_delivery_for_an_older_message_is_a_no_op(
+    greeting_session, django_capture_on_commit_callbacks
+):
     first = post(greeting_session, "Hi!", django_capture_on_commit_callbacks)
     second = post(greeting_session, "Hello again", django_capture_on_commit_callbacks)
     respond_to_session.run(greeting_session.id, second.offset)
@@ -78,7 +90,9 @@ def test_a_late_delivery_for_an_older_message_is_a_no_op(greeting_session, djang
     assert len(agent_messages(greeting_session)) == 1
 
 
-def test_the_agent_stays_silent_in_manual_mode(greeting_session, django_capture_on_commit_callbacks):
+def test_the_agent_stays_silent_in_manual_mode(
+    greeting_session, django_capture_on_commit_callbacks
+):
     session_mode_set(session_id=greeting_session.id, mode=Session.Mode.MANUAL)
     greeting_session.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

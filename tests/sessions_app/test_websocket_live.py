@@ -10,30 +10,36 @@ import websockets
 
 def http_json(method: str, url: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(
-        url, method=method, data=json.dumps(body).encode() if body is not None else None,
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
-async def receive_until(socket, predicate, timeout: float = 20.0) -> list[dict]:
+async def receive_until(socket, predicate, deadline_seconds: float = 20.0) -> list[dict]:
     received: list[dict] = []
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(deadline_seconds):
         while not any(predicate(event) for event in received):
             received.append(json.loads(await socket.recv())["event"])
     return received
 
 
 def ws_url(product, session_id: str, min_offset: int = 0) -> str:
-    return product.url.replace("http", "ws") + f"/ws/sessions/{session_id}/events?min_offset={min_offset}"
+    return (
+        product.url.replace("http", "ws")
+        + f"/ws/sessions/{session_id}/events?min_offset={min_offset}"
+    )
 
 
 async def test_it_streams_the_turn_live_and_replays_from_an_offset(product):
     session = http_json("POST", f"{product.url}/sessions", {"agent_id": "otto-carmen"})
     async with websockets.connect(ws_url(product, session["id"]), origin=product.url) as socket:
         http_json(
-            "POST", f"{product.url}/sessions/{session['id']}/events",
+            "POST",
+            f"{product.url}/sessions/{session['id']}/events",
             {"kind": "message", "source": "customer", "message": "Good morning!"},
         )
         events = await receive_until(

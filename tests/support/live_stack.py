@@ -1,4 +1,4 @@
-"""The whole product in real processes, for end-to-end tests: Daphne, and with REDIS_URL a Celery worker.
+"""The whole product in real processes for end-to-end tests: Daphne, and a Celery worker on Redis.
 
 Each stack gets a database of its own (a temporary SQLite file, or a fresh PostgreSQL database
 when DATABASE_URL is set), so tests talk to it only as clients do: over HTTP and WebSockets.
@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -43,8 +44,13 @@ class LiveStack:
 
     def manage(self, *arguments: str) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *arguments], cwd=ROOT, env=self.environment,
-            capture_output=True, text=True, check=True, timeout=120,
+            [sys.executable, "manage.py", *arguments],
+            cwd=ROOT,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
         )
         return result.stdout
 
@@ -72,6 +78,10 @@ def _wait_until_serving(url: str, process: subprocess.Popen, stack: LiveStack) -
             with urllib.request.urlopen(f"{url}/agents", timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as refusal:
+            if refusal.code in (401, 403):  # serving, under a policy that wants credentials
+                return
+            time.sleep(0.1)
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"server did not start within 60 s\n{stack.logs()}")
@@ -80,9 +90,7 @@ def _wait_until_serving(url: str, process: subprocess.Popen, stack: LiveStack) -
 @contextmanager
 def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[LiveStack]:
     log_dir = Path(tempfile.mkdtemp(prefix="parlant-stack-"))
-    environment = {
-        key: value for key, value in os.environ.items() if not key.startswith("PYTEST")
-    }
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
     environment.update({"DEBUG": "1", "PYTHONUNBUFFERED": "1", **(extra_environment or {})})
     database_url = environment.get("DATABASE_URL", "")
@@ -107,20 +115,46 @@ def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[Live
         server_log = open(log_dir / "daphne.log", "w")  # noqa: SIM115  (closed with the process)
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                 "parlant_site.asgi:application"],
-                cwd=ROOT, env=environment, stdout=server_log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "parlant_site.asgi:application",
+                ],
+                cwd=ROOT,
+                env=environment,
+                stdout=server_log,
+                stderr=subprocess.STDOUT,
             )
         )
         if environment.get("REDIS_URL"):
             worker_log = open(log_dir / "celery.log", "w")  # noqa: SIM115
             processes.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "parlant_site", "worker",
-                     "--loglevel=INFO", "--concurrency=2", "--pool=threads",
-                     "-Q", environment["CELERY_DEFAULT_QUEUE"], "--without-heartbeat",
-                     "--without-gossip", "--without-mingle"],
-                    cwd=ROOT, env=environment, stdout=worker_log, stderr=subprocess.STDOUT,
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "parlant_site",
+                        "worker",
+                        "--loglevel=INFO",
+                        "--concurrency=2",
+                        "--pool=threads",
+                        "-Q",
+                        environment["CELERY_DEFAULT_QUEUE"],
+                        "--without-heartbeat",
+                        "--without-gossip",
+                        "--without-mingle",
+                    ],
+                    cwd=ROOT,
+                    env=environment,
+                    stdout=worker_log,
+                    stderr=subprocess.STDOUT,
                 )
             )
         _wait_until_serving(url, processes[0], stack)

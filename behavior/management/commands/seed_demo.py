@@ -3,10 +3,13 @@
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from behavior import sdk
+from behavior import sdk, services
+from behavior.models import Guideline
 from behavior.tools import check_test_drive_availability, get_opening_hours
 
 DEMO_AGENT_ID = "otto-carmen"
+# Guidelines of earlier demo versions that the test-drive journey now covers.
+RETIRED_CONDITIONS = ["the customer wants to book a test drive"]
 
 
 def build_demo_agent() -> sdk.Agent:
@@ -16,6 +19,11 @@ def build_demo_agent() -> sdk.Agent:
         name="Otto Carmen",
         description="A friendly assistant at Carmen Motors, a car dealership.",
     )
+
+    for guideline in Guideline.objects.filter(
+        tags__id=agent.tag, condition__in=RETIRED_CONDITIONS
+    ).exclude(triggered_journeys__isnull=False):
+        services.guideline_delete(guideline_id=guideline.id)
 
     greeting = agent.create_guideline(
         condition="the customer greets you", action="offer a refreshing drink"
@@ -69,7 +77,8 @@ def build_demo_agent() -> sdk.Agent:
     )
 
     agent.create_term(
-        name="APR", description="Annual percentage rate: the yearly cost of a car loan.",
+        name="APR",
+        description="Annual percentage rate: the yearly cost of a car loan.",
         synonyms=["interest rate", "annual percentage rate"],
     )
     agent.create_term(
@@ -78,7 +87,8 @@ def build_demo_agent() -> sdk.Agent:
         synonyms=["trial drive", "demo drive"],
     )
     agent.create_term(
-        name="Trade-in", description="Selling your current car to us as part of the payment.",
+        name="Trade-in",
+        description="Selling your current car to us as part of the payment.",
         synonyms=["part exchange"],
     )
 
@@ -101,8 +111,13 @@ def build_demo_agent() -> sdk.Agent:
     agent.create_canned_response(
         template="On that day we have these slots free: {{free_slots}}. Which one suits you?",
         signals=["which slots are free"],
-        fields=[{"name": "free_slots", "description": "Free slots from the availability check",
-                 "examples": ["10:00, 16:00"]}],
+        fields=[
+            {
+                "name": "free_slots",
+                "description": "Free slots from the availability check",
+                "examples": ["10:00, 16:00"],
+            }
+        ],
     )
     agent.create_canned_response(
         template="Thank you for visiting Carmen Motors, {{std.customer.name}}. Drive safely!",
@@ -115,7 +130,8 @@ def build_demo_agent() -> sdk.Agent:
         signals=["can I try the car", "book a test drive"],
     )
     agent.create_capability(
-        title="Explain financing", description="Explain loans, APR and trade-in options.",
+        title="Explain financing",
+        description="Explain loans, APR and trade-in options.",
         signals=["how can I pay"],
     )
     return agent

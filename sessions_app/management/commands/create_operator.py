@@ -25,6 +25,8 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         user.user_permissions.add(
-            Permission.objects.get(content_type__app_label="sessions_app", codename="operate_session")
+            Permission.objects.get(
+                content_type__app_label="sessions_app", codename="operate_session"
+            )
         )
         self.stdout.write(f"{'Created' if created else 'Updated'} operator {username}.")

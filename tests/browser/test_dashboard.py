@@ -1,0 +1,193 @@
+"""Handoff end to end: a customer in the widget, an operator in the dashboard, both live."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.host_pages import log_in, serve_directory, write_host_page
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=\"document.body.dataset.pwned='1'\"><script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def operator_login(product):
+    product.manage("create_operator", "olga", "--password", "olga-pw-2026", "--first-name", "Olga")
+    return "olga", "olga-pw-2026"
+
+
+@pytest.fixture(scope="module")
+def host_site(product, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("dashboard-host")
+    write_host_page(directory, "index.html", server=product.url)
+    with serve_directory(directory) as url:
+        yield url
+
+
+@pytest.fixture
+def customer(browser, host_site):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(host_site + "/index.html")
+    page.locator("#parlant-widget .bubble").click()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def operator(browser, product, operator_login):
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, product.url, *operator_login)
+    yield page
+    context.close()
+
+
+def customer_says(page, text):
+    page.locator("#parlant-widget textarea").fill(text)
+    page.keyboard.press("Enter")
+
+
+def session_row(operator, customer):
+    """The operator's list row of the session the customer's widget is in."""
+    session_id = customer.evaluate(
+        "JSON.parse(Object.entries(localStorage)"
+        ".find(([key]) => key.startsWith('parlant-widget'))[1]).sessionId"
+    )
+    return operator.locator(f'#session-table tbody tr[data-session-id="{session_id}"]')
+
+
+def widget_messages(page, kind):
+    return page.locator(f"#parlant-widget .message.{kind} .body")
+
+
+def test_an_operator_takes_over_answers_live_and_hands_back(customer, operator):
+    customer_says(customer, "Hello!")
+    expect(widget_messages(customer, "agent").first).to_contain_text("drink", timeout=15_000)
+
+    # The new conversation shows up in the operator's list without a reload.
+    row = session_row(operator, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+    row.get_by_role("link").click()
+    timeline = operator.locator("#timeline")
+    expect(timeline.locator(".message.customer .body")).to_have_text("Hello!")
+    expect(timeline.locator(".message.ai_agent .body")).to_contain_text("drink")
+
+    # The agent's explanation of its reply.
+    timeline.locator(".message.ai_agent .why").click()
+    expect(operator.locator("#explanation-body")).not_to_have_text("Loading…")
+    expect(operator.locator("#explanation")).to_be_visible()
+
+    operator.click("#take-over")
+    expect(operator.locator("#mode")).to_have_text("Human answers")
+    expect(operator.locator("#holder")).to_have_text("· held by you")
+
+    operator.fill("#reply-input", "Olga here, I will take it from now.")
+    operator.click("#send-as-me")
+    human = customer.locator("#parlant-widget .message.agent", has_text="Olga here")
+    expect(human.locator(".who")).to_have_text("Olga")
+
+    customer_says(customer, "Thanks Olga, can you hold the red one?")
+    expect(timeline.locator(".message.customer .body").last).to_have_text(
+        "Thanks Olga, can you hold the red one?"
+    )
+    operator.fill("#reply-input", "Done, it is yours until Friday.")
+    operator.click("#send-as-agent")
+    expect(widget_messages(customer, "agent").last).to_have_text("Done, it is yours until Friday.")
+    # In manual mode the agent stayed silent: only its first reply is there.
+    expect(timeline.locator(".message.ai_agent")).to_have_count(1)
+
+    operator.click("#hand-back")
+    expect(operator.locator("#mode")).to_have_text("Agent answers")
+    customer_says(customer, "Goodbye!")
+    expect(widget_messages(customer, "agent").last).to_contain_text("Carmen Motors",
+                                                                    timeout=15_000)
+    expect(timeline.locator(".message.ai_agent")).to_have_count(2)
+
+
+def test_a_colleague_sees_who_holds_the_session(customer, operator, browser, product,
+                                                operator_login):
+    product.manage("create_operator", "ben", "--password", "ben-pw-2026", "--first-name", "Ben")
+    customer_says(customer, "I would like to talk to someone")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=15_000)
+    row = session_row(operator, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+    row.get_by_role("link").click()
+    operator.click("#take-over")
+    expect(operator.locator("#holder")).to_have_text("· held by you")
+
+    context = browser.new_context()
+    colleague = context.new_page()
+    log_in(colleague, product.url, "ben", "ben-pw-2026")
+    colleague_row = session_row(colleague, customer)
+    expect(colleague_row.locator(".holder")).to_have_text("Olga")
+    colleague_row.get_by_role("link").click()
+    expect(colleague.locator("#holder")).to_have_text("· held by Olga")
+    # Olga hands back while Ben watches: his page follows without a reload.
+    operator.click("#hand-back")
+    expect(colleague.locator("#mode")).to_have_text("Agent answers")
+    expect(colleague.locator("#holder")).to_have_text("")
+    context.close()
+
+
+def test_markup_from_either_side_is_shown_as_text(customer, operator):
+    customer_says(customer, XSS)
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=15_000)
+    row = session_row(operator, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+    row.get_by_role("link").click()
+    expect(operator.locator("#timeline .message.customer .body")).to_have_text(XSS)
+    operator.fill("#reply-input", XSS)
+    operator.click("#send-as-me")
+    expect(customer.locator("#parlant-widget .message.agent", has_text="onerror")).to_have_count(1)
+    for page in (customer, operator):
+        assert page.locator(".message img, #parlant-widget .message img").count() == 0
+        assert page.evaluate("document.body.dataset.pwned") is None
+
+
+def test_admin_shows_a_customers_markup_as_text(page, product):
+    product.manage("shell", "-c", (
+        "from django.contrib.auth import get_user_model;"
+        "U=get_user_model();"
+        "U.objects.filter(username='root').exists() or "
+        "U.objects.create_superuser('root', '', 'root-pw-2026');"
+        "from sessions_app.models import Customer;"
+        f"Customer.objects.get_or_create(pk='xss-customer', defaults={{'name': {XSS!r}}})"
+    ))
+    page.goto(f"{product.url}/admin/login/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "root-pw-2026")
+    page.click("input[type=submit]")
+    page.goto(f"{product.url}/admin/sessions_app/customer/xss-customer/change/")
+    expect(page.locator("#id_name")).to_have_value(XSS)
+    page.goto(f"{product.url}/admin/sessions_app/customer/")
+    expect(page.locator("#result_list")).to_contain_text(XSS)
+    assert page.locator("#result_list img").count() == 0
+    assert page.evaluate("document.body.dataset.pwned") is None
+
+
+def test_a_dropped_connection_resumes_from_the_last_offset_without_repeats(customer, operator):
+    customer_says(customer, "Hello!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=15_000)
+    sockets = []
+
+    def pass_through(socket):
+        socket.connect_to_server()
+        sockets.append(socket)
+
+    operator.route_web_socket("**/ws/sessions/**", pass_through)
+    row = session_row(operator, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+    row.get_by_role("link").click()
+    timeline = operator.locator("#timeline")
+    expect(timeline.locator(".message")).to_have_count(2)
+    operator.click("#take-over")
+    expect(operator.locator("#holder")).to_have_text("· held by you")
+
+    sockets[-1].close()
+    expect(operator.locator("#connection")).to_have_text("Reconnecting…")
+    customer_says(customer, "Are you still there?")
+    expect(operator.locator("#connection")).to_have_text("Live", timeout=10_000)
+    expect(timeline.locator(".message.customer .body").last).to_have_text("Are you still there?")
+    expect(timeline.locator(".message")).to_have_count(3)
+    assert len(sockets) >= 2
