@@ -167,6 +167,13 @@ class ConditionIndex:
                 document_frequency[feature] = document_frequency.get(feature, 0) + 1
         # A small agent (one or two guidelines) would otherwise give every word a tiny IDF and
         # no condition could ever gather enough evidence.
+        # feature -> conditions containing it, so a turn scores only conditions that share a
+        # feature with the conversation; the rest score zero without being visited.
+        self.keys_by_feature: dict[str, set[str]] = {}
+        for key, groups in self.groups.items():
+            for group in groups:
+                for feature in group:
+                    self.keys_by_feature.setdefault(feature, set()).add(key)
         total = max(MIN_IDF_CORPUS, len(self.groups))
         self.idf = {
             feature: math.log(1.0 + total / (1.0 + count))
@@ -219,7 +226,16 @@ class ConditionIndex:
         )
 
     def score_all(self, signals: ConversationSignals) -> dict[str, ConditionScore]:
-        return {key: self.score(key, signals) for key in self.groups}
+        present = [feature for feature, weight in signals.weights.items() if weight > 0]
+        touched: set[str] = set()
+        for feature in (*present, *signals.latest):
+            touched |= self.keys_by_feature.get(feature, set())
+        return {
+            key: self.score(key, signals)
+            if key in touched
+            else ConditionScore(key=key, score=0.0, latest_score=0.0)
+            for key in self.groups
+        }
 
 
 # "asks about / how / whether …" describes a question; "asks to speak with …" a request.

@@ -8,7 +8,7 @@ import time
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -361,7 +361,9 @@ def _matching_events(session_id: str, query: dict) -> list[dict]:
     )
     payloads = [event_payload(event) for event in events]
     # Waiting must not pin a database connection: give it back before sleeping on the layer.
-    close_old_connections()
+    # Inside a transaction (a test's, or a caller's) the connection is not ours to close.
+    if not connection.in_atomic_block:
+        connection.close()
     return payloads
 
 

@@ -13,6 +13,9 @@
     ready: "", cancelled: "", error: "Something went wrong; please try again.",
   };
   let sessionId = null;
+  // Under the strict policy an anonymous visitor's session is reachable only with the guest
+  // token that POST /sessions hands out; the development policy simply sends none.
+  let guestToken = null;
   let nextOffset = 0;
   let socket = null;
   let polling = false;
@@ -21,12 +24,18 @@
   async function api(method, path, body) {
     const response = await fetch(path, {
       method,
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
+      headers: authorized({ "Content-Type": "application/json", "X-CSRFToken": csrfToken }),
       body: body === undefined ? undefined : JSON.stringify(body),
     });
+    guestToken = response.headers.get("X-Parlant-Guest-Token") || guestToken;
     const data = response.status === 204 ? null : await response.json();
     if (!response.ok) throw new Error((data && data.detail) || response.statusText);
     return data;
+  }
+
+  function authorized(headers) {
+    if (guestToken) headers.Authorization = "Bearer " + guestToken;
+    return headers;
   }
 
   function showEvent(event) {
@@ -60,7 +69,9 @@
 
   function connectSocket() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const url = `${scheme}://${location.host}/ws/sessions/${sessionId}/events?min_offset=${nextOffset}`;
+    const token = guestToken ? `&token=${encodeURIComponent(guestToken)}` : "";
+    const url =
+      `${scheme}://${location.host}/ws/sessions/${sessionId}/events?min_offset=${nextOffset}${token}`;
     socket = new WebSocket(url);
     socket.onmessage = (message) => {
       const payload = JSON.parse(message.data);
@@ -79,7 +90,8 @@
     while (sessionId === current && !socket) {
       try {
         const response = await fetch(
-          `/sessions/${current}/events?min_offset=${nextOffset}&wait_for_data=30`);
+          `/sessions/${current}/events?min_offset=${nextOffset}&wait_for_data=30`,
+          { headers: authorized({}) });
         if (response.ok) (await response.json()).forEach(showEvent);
         else if (response.status !== 504) await new Promise((r) => setTimeout(r, 2000));
       } catch (error) {
@@ -99,6 +111,7 @@
     timeline.replaceChildren();
     rendered.clear();
     nextOffset = 0;
+    guestToken = null;
     statusLine.textContent = "";
     const session = await api("POST", "/sessions", { agent_id: agentId });
     sessionId = session.id;

@@ -63,7 +63,7 @@ def widget_messages(page, kind):
 
 def test_an_operator_takes_over_answers_live_and_hands_back(customer, operator):
     customer_says(customer, "Hello!")
-    expect(widget_messages(customer, "agent").first).to_contain_text("drink", timeout=15_000)
+    expect(widget_messages(customer, "agent").first).to_contain_text("drink", timeout=30_000)
 
     # The new conversation shows up in the operator's list without a reload.
     row = session_row(operator, customer)
@@ -101,7 +101,7 @@ def test_an_operator_takes_over_answers_live_and_hands_back(customer, operator):
     expect(operator.locator("#mode")).to_have_text("Agent answers")
     customer_says(customer, "Goodbye!")
     expect(widget_messages(customer, "agent").last).to_contain_text("Carmen Motors",
-                                                                    timeout=15_000)
+                                                                    timeout=30_000)
     expect(timeline.locator(".message.ai_agent")).to_have_count(2)
 
 
@@ -109,7 +109,7 @@ def test_a_colleague_sees_who_holds_the_session(customer, operator, browser, pro
                                                 operator_login):
     product.manage("create_operator", "ben", "--password", "ben-pw-2026", "--first-name", "Ben")
     customer_says(customer, "I would like to talk to someone")
-    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=15_000)
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
     row = session_row(operator, customer)
     expect(row).to_have_count(1, timeout=10_000)
     row.get_by_role("link").click()
@@ -132,7 +132,7 @@ def test_a_colleague_sees_who_holds_the_session(customer, operator, browser, pro
 
 def test_markup_from_either_side_is_shown_as_text(customer, operator):
     customer_says(customer, XSS)
-    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=15_000)
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
     row = session_row(operator, customer)
     expect(row).to_have_count(1, timeout=10_000)
     row.get_by_role("link").click()
@@ -168,7 +168,7 @@ def test_admin_shows_a_customers_markup_as_text(page, product):
 
 def test_a_dropped_connection_resumes_from_the_last_offset_without_repeats(customer, operator):
     customer_says(customer, "Hello!")
-    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=15_000)
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
     sockets = []
 
     def pass_through(socket):

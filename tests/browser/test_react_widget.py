@@ -45,7 +45,7 @@ def test_the_react_widget_talks_to_our_server_unchanged(offline_page, react_page
     page.get_by_label("Send message").click()
     log = page.get_by_role("log")
     expect(log).to_contain_text("Hello!", timeout=10_000)
-    expect(log).to_contain_text("drink", timeout=20_000)
+    expect(log).to_contain_text("drink", timeout=30_000)
     # The agent's name comes from GET /agents/{id}.
     expect(page.get_by_text("Otto Carmen").first).to_be_visible()
     assert errors == []

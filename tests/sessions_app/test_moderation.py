@@ -96,7 +96,7 @@ def test_a_flagged_message_is_answered_without_being_followed(product):
             return json.loads(response.read())
 
     def agent_reply(session_id, after_offset):
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             events = call("GET", f"/sessions/{session_id}/events"
                                  f"?min_offset={after_offset}&kinds=message&wait_for_data=5")
