@@ -19,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from engine import prompts
@@ -61,7 +62,7 @@ from engine.matching import (
     select_llm_candidates,
 )
 from engine.nlp.base import GenerationLog, generate_checked, is_local
-from engine.ports import CancellationSignal, EventSink, GenerationRequest, NLPService
+from engine.ports import CancellationSignal, Clock, EventSink, GenerationRequest, NLPService
 from engine.relationships import Resolution, reevaluation_sources, resolve
 from engine.retrievers import (
     RETRIEVER_TIMEOUT_SECONDS,
@@ -128,11 +129,19 @@ def status_event(status: str, data: Mapping[str, Any] | None = None) -> NewEvent
     )
 
 
+class SystemClock:
+    """The machine's clock in its local time zone (an adapter may pass one in the site's zone)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC).astimezone()
+
+
 class Engine:
     """Runs turns. Stateless between turns: everything a turn needs comes in its TurnInput.
 
     `tools`: where tool ids in the snapshot are looked up (ToolRegistry; None = no tools run).
     `retrievers`: {name: async fn(RetrieverContext)} or a list of such functions, run every turn.
+    `clock`: today's date for relative dates the customer writes ("tomorrow", "Saturday").
     """
 
     def __init__(
@@ -141,11 +150,13 @@ class Engine:
         tools: ToolRegistry | None = None,
         hooks: EngineHooks | None = None,
         retrievers: Mapping[str, Retriever] | Sequence[Retriever] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.nlp = nlp
         self.tools = tools
         self.hooks = hooks or EngineHooks()
         self.retrievers = named_retrievers(retrievers)
+        self.clock = clock or SystemClock()
 
     async def process_turn(
         self, turn: TurnInput, sink: EventSink, cancellation: CancellationSignal
@@ -743,6 +754,11 @@ class _Turn:
                             "description": parameter.description or name.replace("_", " "),
                             "is_invalid": name in invalid,
                             "choices": list(parameter.enum),
+                            # What the customer gave, so the reply can say why it was refused.
+                            "value": _jsonable(call.get("arguments", {}).get(name))
+                            if name in invalid
+                            else None,
+                            "known_arguments": _jsonable(arguments),
                         }
                     )
                 self.trace["tools"].append(
@@ -840,6 +856,7 @@ class _Turn:
                 for m in self.conversation.messages[-HISTORY_MESSAGES_IN_PROMPTS:]
             ],
             "latest_customer_message": self.conversation.latest_customer_message,
+            "today": self.engine.clock.now().date().isoformat(),
             "tool_results": [
                 {
                     "tool_id": r["tool_id"],
@@ -876,7 +893,7 @@ class _Turn:
             key=lambda g: (g.criticality != Criticality.HIGH, -g.priority),
         )
         instructions = [
-            {"condition": g.condition, "action": g.action, "id": g.id}
+            {"condition": g.condition, "action": g.action, "id": g.id, "tools": list(g.tool_ids)}
             for g in ordered
             if g.criticality != Criticality.LOW
         ]
@@ -895,6 +912,7 @@ class _Turn:
                         f"journey '{journey.title}'",
                         "action": state.action,
                         "id": f"{journey.id}:{state.id}",
+                        "is_journey_step": True,
                     }
                 )
         return instructions, principles
@@ -948,9 +966,16 @@ class _Turn:
             **self._context_payload(),
             "mode": mode.value,
             "guidelines": [
-                {"condition": i["condition"], "action": i["action"]} for i in instructions
+                {
+                    "condition": i["condition"],
+                    "action": i["action"],
+                    "tools": i.get("tools", []),
+                    "is_journey_step": i.get("is_journey_step", False),
+                }
+                for i in instructions
             ],
             "principles": principles,
+            "session_mode": self.session_mode.value if self.session_mode else None,
             "missing_arguments": self.missing_arguments,
             "capabilities": [
                 {"title": c.title, "description": c.description} for c in self.capabilities

@@ -9,12 +9,13 @@ and those are judged in the turn's single decision call together with the guidel
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.matching import MATCH_THRESHOLDS, ConditionScore
-from engine.text import features
+from engine.text import features, find_date, find_time, parse_iso_date, stem, words
 from engine.types import (
     JOURNEY_END,
     JOURNEY_INITIAL,
@@ -244,11 +245,18 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The local provider's journey moves: activation by score, then transitions by score.
 
     A transition needs the latest message to support what its condition adds beyond the
-    journey's own subject: "a loan amount of 20000" says nothing about "a loan term".
+    journey's own subject: "a loan amount of 20000" says nothing about "a loan term". Two kinds
+    of evidence stand in for a model's judgement besides shared words: out of the current step,
+    the latest message *answering* it (a slot that was offered, a date for "which day", a yes
+    for "confirmed"); and out of a tool step, the new result of its tool ("there are free slots"
+    against free_slots: ["10:00"]). A step that only asks for what the message already gave is
+    passed through.
     """
     decisions = []
     threshold = MATCH_THRESHOLDS[Criticality.MEDIUM]
-    latest = features(payload.get("latest_customer_message", ""))
+    latest_text = payload.get("latest_customer_message", "")
+    latest = features(latest_text)
+    evidence = AnswerEvidence.build(payload)
     for journey in payload.get("journeys", ()):
         current = journey.get("current_step")
         transitions = journey["transitions"]
@@ -265,12 +273,19 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             position = current
         steps = {step["id"]: step for step in journey.get("steps", ())}
         explained = set(subject)
-        for _ in range(MAX_STEPS_PER_TURN):
+        for hop in range(MAX_STEPS_PER_TURN):
             options = [t for t in transitions if t["from"] == position]
             if not options:
                 break
             unconditional = [t for t in options if not t["condition"]]
+            step = steps.get(position, {})
             if position == "START" and unconditional:
+                best = unconditional[0]
+            elif step.get("tools"):
+                best = _exit_on_tool_result(options, step["tools"], evidence)
+                if best is None:
+                    break
+            elif len(options) == 1 and unconditional and evidence.answers(step.get("action", "")):
                 best = unconditional[0]
             else:
                 supported = [
@@ -280,6 +295,12 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                     and t["local"]["latest_score"] >= LOCAL_TRANSITION_THRESHOLD
                     and _novel_support(t["condition"], latest, explained)
                 ]
+                if not supported and hop == 0 and current is not None:
+                    supported = [
+                        dict(t, local={**t["local"], "latest_score": 1.0})
+                        for t in options
+                        if t["condition"] and evidence.satisfies(t["condition"])
+                    ]
                 if not supported:
                     break
                 best = max(supported, key=lambda t: t["local"]["latest_score"])
@@ -294,6 +315,192 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                 decision.update(backtrack)
         decisions.append(decision)
     return decisions
+
+
+# Conditions that say the customer answered, and what kind of answer each needs.
+_CONFIRMED = re.compile(
+    r"\b(?:confirm|confirms|confirmed|agree|agrees|agreed|accept|accepts|"
+    r"accepted|approve|approves|approved|says yes)\b"
+)
+_DECLINED = re.compile(
+    r"\b(?:decline|declines|declined|refuse|refuses|refused|reject|rejects|"
+    r"rejected|says no|does not want|doesn't want)\b"
+)
+_GAVE = re.compile(
+    r"\b(?:picked|picks|pick|chose|chooses|choose|chosen|selected|selects|select|prefers|"
+    r"prefer|provided|provides|provide|gave|gives|give|shared|shares|stated|states|told|"
+    r"answered|answers|mentioned|mentions|specified|specifies|named|names|entered|wants|"
+    r"asks for|ask)\b\s+(.*)$"
+)
+_NEGATIVE_WORDS = frozenset(
+    {"no", "not", "none", "nothing", "zero", "without", "unavailable", "empty", "fail", "fails",
+     "failed", "error", "isn't", "aren't", "cannot", "can't", "never", "neither", "nor",
+     "declined", "rejected", "denied", "invalid", "unsuccessful", "full", "booked"}
+)  # fmt: skip
+_AMOUNT_WORDS = frozenset(
+    {"amount", "number", "digits", "quantity", "term", "months", "years", "salary", "income",
+     "price", "budget", "age", "count", "how many", "much"}
+)  # fmt: skip
+_TIME_WORDS = frozenset({"time", "slot", "hour", "appointment"})
+_DATE_WORDS = frozenset({"day", "date", "when", "weekday"})
+_WH_START = re.compile(r"^\W*(?:what|which|how|when|where|why|who)\b", re.IGNORECASE)
+
+
+@dataclass
+class AnswerEvidence:
+    """What the latest customer message gives, to tell whether it answers a step or condition."""
+
+    text: str
+    is_question: bool
+    date_found: bool
+    time_found: str | None
+    has_number: bool
+    has_email: bool
+    agrees: bool
+    declines: bool
+    results: list[Mapping[str, Any]]  # tool results, newest last
+
+    @classmethod
+    def build(cls, payload: Mapping[str, Any]) -> AnswerEvidence:
+        text = payload.get("latest_customer_message", "")
+        concepts = features(text)
+        today = parse_iso_date(payload.get("today", ""))
+        return cls(
+            text=text.lower(),
+            is_question=bool(_WH_START.search(text)),
+            date_found=find_date(text, today) is not None,
+            time_found=find_time(text),
+            has_number=bool(re.search(r"\d", text)),
+            has_email="@" in text,
+            agrees="~agree" in concepts and "~decline" not in concepts,
+            declines="~decline" in concepts,
+            results=list(payload.get("tool_results", ())),
+        )
+
+    def answers(self, action: str) -> bool:
+        """The message already gives what a step's action asks for ("ask which day…")."""
+        lowered = action.lower()
+        match = re.match(
+            r"^(?:politely |kindly |then )?(?:ask|request|collect|find out|get|check)\b(.*)$",
+            lowered,
+        )
+        if not match or self.is_question:
+            return False
+        return self._gives(match.group(1), choices=_listed_choices(action))
+
+    def satisfies(self, condition: str) -> bool:
+        """The message meets a condition about the customer answering ("picked a slot")."""
+        if self.is_question:
+            return False
+        lowered = condition.lower()
+        if _DECLINED.search(lowered):
+            return self.declines
+        if _CONFIRMED.search(lowered):
+            return self.agrees
+        match = _GAVE.search(lowered)
+        return bool(match) and self._gives(match.group(1), choices=())
+
+    def _gives(self, wanted: str, *, choices: Sequence[str]) -> bool:
+        if choices:
+            return any(re.search(r"\b" + re.escape(c.lower()) + r"\b", self.text) for c in choices)
+        wanted_words = set(words(wanted))
+        offered = self._offered_values(wanted_words)
+        if offered:
+            return any(self._mentions(value) for value in offered)
+        if wanted_words & _TIME_WORDS:
+            return self.time_found is not None
+        if wanted_words & _DATE_WORDS:
+            return self.date_found
+        if wanted_words & _AMOUNT_WORDS:
+            return self.has_number
+        if "email" in wanted_words:
+            return self.has_email
+        return False
+
+    def _offered_values(self, wanted_words: set[str]) -> list[Any]:
+        """Items of a list in a tool result whose key names what is wanted (free_slots, slot)."""
+        wanted_stems = {stem(w) for w in wanted_words}
+        for result in reversed(self.results):
+            data = result.get("data")
+            if not isinstance(data, Mapping):
+                continue
+            for key, value in data.items():
+                key_stems = {stem(w) for w in re.split(r"[_\W]+", str(key).lower()) if w}
+                if not key_stems & wanted_stems or not isinstance(value, list) or not value:
+                    continue
+                items: list[Any] = []
+                for item in value:
+                    if isinstance(item, Mapping):
+                        items.extend(item.values())
+                    else:
+                        items.append(item)
+                return items
+        return []
+
+    def _mentions(self, value: Any) -> bool:
+        text = str(value).lower()
+        if self.time_found and find_time(text) == self.time_found:
+            return True
+        return bool(text) and re.search(r"(?<![\w.])" + re.escape(text) + r"(?![\w])", self.text)
+
+
+def _listed_choices(action: str) -> list[str]:
+    """ "ask which model: Aurora, Bolt or Cruiser" → the three choices after the colon."""
+    if ":" not in action:
+        return []
+    tail = action.rsplit(":", 1)[1]
+    parts = re.split(r",\s*|\s+or\s+|\s+and\s+", tail.strip().rstrip(".?!"))
+    return [part.strip() for part in parts if part.strip() and len(part.split()) <= 3]
+
+
+def _exit_on_tool_result(
+    options: Sequence[Mapping[str, Any]], tool_ids: Sequence[str], evidence: AnswerEvidence
+) -> Mapping[str, Any] | None:
+    """Out of a tool step whose tool returned this turn: the exit its condition says of the data.
+
+    "there are free slots that day" holds when the result's free_slots is a non-empty list and
+    "no slot is free that day" when it is empty: the condition's own words pick the key, and a
+    negation flips what the value must be.
+    """
+    new_results = [r for r in evidence.results if r.get("is_new") and r["tool_id"] in tool_ids]
+    if not new_results:
+        return None
+    data = new_results[-1].get("data")
+    scored: list[tuple[float, Mapping[str, Any]]] = []
+    for option in options:
+        if not option["condition"]:
+            scored.append((0.5, option))
+            continue
+        scored.append((_data_supports(option["condition"], data), option))
+    score, best = max(scored, key=lambda pair: pair[0])
+    return best if score >= 0.5 else None
+
+
+def _data_supports(condition: str, data: Any) -> float:
+    condition_words = set(words(condition))
+    is_negative = bool(condition_words & _NEGATIVE_WORDS)
+    condition_stems = {stem(w) for w in condition_words if w not in _NEGATIVE_WORDS}
+    failed = isinstance(data, str) and data.lower().startswith("tool call error")
+    if isinstance(data, Mapping) and "error" in data:
+        failed = True
+    if failed:
+        return 1.0 if condition_words & {"error", "fails", "failed", "fail"} else 0.0
+    best_overlap, truth = 0, None
+    for key, value in data.items() if isinstance(data, Mapping) else ():
+        key_stems = {stem(w) for w in re.split(r"[_\W]+", str(key).lower()) if w}
+        overlap = len(key_stems & condition_stems)
+        if overlap > best_overlap:
+            best_overlap, truth = overlap, _is_truthy(value)
+    if truth is None:
+        shared = features(condition) & features(str(data))
+        return 0.5 if shared and not is_negative else 0.0
+    return 1.0 if truth != is_negative else 0.0
+
+
+def _is_truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "none", "no", "false", "0", "n/a")
+    return bool(value)
 
 
 def _novel_support(condition: str, latest: frozenset[str], explained: set[str]) -> bool:

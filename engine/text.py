@@ -10,6 +10,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
 from functools import lru_cache
 
 WORD_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -491,3 +492,202 @@ def _o200k():  # noqa: ANN202 - the encoder type belongs to an optional package
         return bpe_openai.get_encoding("o200k_base")
     except Exception:  # noqa: BLE001 - any failure just means "estimate instead"
         return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates and times as customers write them. Relative expressions ("tomorrow", "Saturday", "next
+# Monday") need today's date, which the engine takes from its Clock port so tests are exact.
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# Short forms collide with ordinary words ("sat", "wed", "sun"), so they count only after a word
+# that introduces a day ("on sat", "next wed").
+WEEKDAY_SHORT = {
+    "mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4,
+    "sat": 5, "sun": 6,
+}  # fmt: skip
+MONTH_NAMES = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+)  # fmt: skip
+_MONTH_INDEX = {name: number for number, name in enumerate(MONTH_NAMES, start=1)}
+_MONTH_INDEX.update({name[:3]: number for name, number in list(_MONTH_INDEX.items())})
+_MONTH_INDEX["sept"] = 9
+_MONTH = r"(" + "|".join(sorted(_MONTH_INDEX, key=len, reverse=True)) + r")\.?"
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_NUMBER_WORDS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "fourteen": 14,
+}  # fmt: skip
+
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
+_RELATIVE_DAY = re.compile(
+    r"\b(?:(the\s+)?day\s+after\s+tomorrow|today|tonight|tomorrow|tmrw|yesterday)\b"
+)
+_IN_DAYS = re.compile(r"\bin\s+(\d+|" + "|".join(_NUMBER_WORDS) + r")\s+(days?|weeks?)\b")
+_WEEKDAY = re.compile(
+    r"\b(?:(next|this|coming|last|on|by|until)\s+)?("
+    + "|".join(WEEKDAY_NAMES)
+    + r"|"
+    + "|".join(sorted(WEEKDAY_SHORT, key=len, reverse=True))
+    + r")\b\.?"
+)
+_MONTH_DAY = re.compile(r"\b" + _MONTH + r"\s+(\d{1,2})" + _ORDINAL + r"\b(?:,?\s+(\d{4})\b)?")
+_DAY_MONTH = re.compile(
+    r"\b(\d{1,2})" + _ORDINAL + r"\s+(?:of\s+)?" + _MONTH + r"(?:,?\s+(\d{4})\b)?"
+)
+_SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2}|\d{4}))?\b")
+_DAY_OF_MONTH = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
+
+_CLOCK_TIME = re.compile(
+    r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)(?![a-z])|\b(\d{1,2})[:h](\d{2})\b|"
+    r"\b(noon|midday|midnight)\b"
+)
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _nearest(candidate_for_year, today: date, prefer_past: bool) -> date | None:  # noqa: ANN001
+    """The month-day in the year that puts it nearest ahead of (or, for past, behind) today."""
+    this_year = candidate_for_year(today.year)
+    if this_year is None:
+        return None
+    if prefer_past and this_year > today:
+        return candidate_for_year(today.year - 1)
+    if not prefer_past and this_year < today:
+        return candidate_for_year(today.year + 1)
+    return this_year
+
+
+def find_date(text: str, today: date | None = None, *, prefer_past: bool = False) -> date | None:
+    """The first date written in `text`, or None.
+
+    Absolute forms (2026-05-09, "May 9", "9th of May 2026", "9/5" when unambiguous) need no
+    `today`; relative ones ("today", "tomorrow", "Saturday", "next Monday", "in 3 days", "the
+    15th") resolve against it and are ignored without it. A weekday alone means the coming one
+    (today included); "next"/"coming" skip today; "last" looks back. With `prefer_past` (a
+    transaction date, a birthday) bare weekdays and year-less dates look back instead.
+    """
+    lowered = text.lower().replace("\u2019", "'")
+    found: list[tuple[int, date]] = []
+
+    def add(position: int, value: date | None) -> None:
+        if value is not None:
+            found.append((position, value))
+
+    for match in _ISO_DATE.finditer(lowered):
+        add(match.start(), _safe_date(*(int(part) for part in match.groups())))
+    for match in _MONTH_DAY.finditer(lowered):
+        month, day, year = _MONTH_INDEX[match.group(1)], int(match.group(2)), match.group(3)
+        add(match.start(), _month_day(month, day, year, today, prefer_past))
+    for match in _DAY_MONTH.finditer(lowered):
+        month, day, year = _MONTH_INDEX[match.group(2)], int(match.group(1)), match.group(3)
+        add(match.start(), _month_day(month, day, year, today, prefer_past))
+    for match in _SLASH_DATE.finditer(lowered):
+        first, second = int(match.group(1)), int(match.group(2))
+        if first <= 12 and second <= 12 and first != second:
+            continue  # 3/5 is March 5 to some and 3 May to others: better to ask again
+        day, month = (first, second) if first > 12 or first == second else (second, first)
+        year = match.group(3)
+        if year and len(year) == 2:
+            year = "20" + year
+        add(match.start(), _month_day(month, day, year, today, prefer_past))
+    if today is not None:
+        for match in _RELATIVE_DAY.finditer(lowered):
+            word = match.group(0)
+            offset = 2 if "after" in word else {"yesterday": -1}.get(word, 0)
+            offset = 1 if word in ("tomorrow", "tmrw") else offset
+            add(match.start(), today + timedelta(days=offset))
+        for match in _IN_DAYS.finditer(lowered):
+            count = match.group(1)
+            number = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+            days = number * (7 if match.group(2).startswith("week") else 1)
+            add(match.start(), today + timedelta(days=days))
+        for match in _WEEKDAY.finditer(lowered):
+            qualifier, name = match.group(1), match.group(2)
+            if name in WEEKDAY_SHORT and not qualifier:
+                continue
+            weekday = WEEKDAY_SHORT[name] if name in WEEKDAY_SHORT else WEEKDAY_NAMES.index(name)
+            add(match.start(), _weekday_date(weekday, qualifier or "", today, prefer_past))
+        for match in _DAY_OF_MONTH.finditer(lowered):
+            day = int(match.group(1))
+            add(match.start(), _nearest_in_months(day, today, prefer_past))
+    if not found:
+        return None
+    return min(found, key=lambda pair: pair[0])[1]
+
+
+def _month_day(
+    month: int, day: int, year: str | None, today: date | None, prefer_past: bool
+) -> date | None:
+    if year:
+        return _safe_date(int(year), month, day)
+    if today is None:
+        return None
+    return _nearest(lambda y: _safe_date(y, month, day), today, prefer_past)
+
+
+def _weekday_date(weekday: int, qualifier: str, today: date, prefer_past: bool) -> date:
+    ahead = (weekday - today.weekday()) % 7
+    if qualifier == "last" or (prefer_past and qualifier not in ("next", "coming", "this")):
+        behind = (today.weekday() - weekday) % 7
+        if qualifier == "last" and behind == 0:
+            behind = 7
+        return today - timedelta(days=behind)
+    if qualifier in ("next", "coming") and ahead == 0:
+        ahead = 7
+    return today + timedelta(days=ahead)
+
+
+def _nearest_in_months(day: int, today: date, prefer_past: bool) -> date | None:
+    step = -1 if prefer_past else 1
+    year, month = today.year, today.month
+    for _ in range(3):
+        candidate = _safe_date(year, month, day)
+        if candidate is not None and (candidate <= today if prefer_past else candidate >= today):
+            return candidate
+        month += step
+        if month == 0:
+            year, month = year - 1, 12
+        elif month == 13:
+            year, month = year + 1, 1
+    return None
+
+
+def find_time(text: str) -> str | None:
+    """The first clock time in `text` as "HH:MM" ("10am" → "10:00", "4.30 pm" → "16:30")."""
+    match = _CLOCK_TIME.search(text.lower())
+    if not match:
+        return None
+    if match.group(6):
+        return {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}[match.group(6)]
+    if match.group(4):
+        hour, minute = int(match.group(4)), int(match.group(5))
+    else:
+        hour, minute = int(match.group(1)), int(match.group(2) or 0)
+        meridiem = match.group(3).replace(".", "")
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return f"{hour:02d}:{minute:02d}"
+
+
+def human_date(value: date, today: date | None = None) -> str:
+    """ "Saturday, 9 May" (with the year when it is not this year's)."""
+    weekday, month = WEEKDAY_NAMES[value.weekday()], MONTH_NAMES[value.month - 1]
+    text = f"{weekday.title()}, {value.day} {month.title()}"
+    if today is None or value.year != today.year:
+        text += f" {value.year}"
+    return text
+
+
+def parse_iso_date(text: str) -> date | None:
+    """A date from exactly "YYYY-MM-DD", else None."""
+    match = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})\s*", text)
+    return _safe_date(*(int(part) for part in match.groups())) if match else None

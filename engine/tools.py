@@ -27,10 +27,20 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Any, Literal, Union
 
 from engine.errors import ToolDefinitionError
-from engine.text import STOPWORDS, stem, words
+from engine.text import (
+    MONTH_NAMES,
+    STOPWORDS,
+    WEEKDAY_NAMES,
+    find_date,
+    find_time,
+    parse_iso_date,
+    stem,
+    words,
+)
 from engine.types import ToolParameter, ToolSpec
 
 logger = logging.getLogger(__name__)
@@ -314,24 +324,70 @@ def parse_number(text: str) -> float | None:
 AMOUNT_WORDS = frozenset({"amount", "price", "cost", "total", "sum", "salary", "income", "balance"})
 EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 PHONE_PATTERN = re.compile(r"\+?\d[\d\s().-]{7,}\d")
-DATE_PATTERN = re.compile(
-    r"\b(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}(?:/\d{2,4})?|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|"
-    r"oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?(?:,? \d{4})?|today|tomorrow|yesterday)\b",
-    re.IGNORECASE,
-)
+DATE_NAME_WORDS = frozenset({"date", "day", "when"})
+TIME_NAME_WORDS = frozenset({"time", "slot", "hour"})
+# A date parameter about something that already happened reads "Friday" as the last one.
+PAST_DATE_WORDS = frozenset(
+    {"birth", "born", "birthday", "transaction", "purchase", "purchased", "ordered", "happened",
+     "occurred", "incident", "previous", "past", "since", "joined", "charged", "paid", "last"}
+)  # fmt: skip
+GENERIC_NAME_WORDS = frozenset({"type", "kind", "name", "value", "option", "choice"})
+# Words after which a description's head noun has ended ("the model | to drive").
+_HEAD_NOUN_ENDS = frozenset(
+    {"to", "you", "your", "the", "that", "which", "who", "as", "for", "of", "in", "on", "at",
+     "or", "and", "with", "from", "customer", "they", "their", "e", "eg", "i", "ie"}
+)  # fmt: skip
+_DETERMINERS = frozenset({"the", "a", "an", "your", "their", "his", "her", "its", "this", "which"})
 
 
-def extract_argument(parameter: Mapping[str, Any], texts: Sequence[str]) -> Any:
-    """The value of `parameter` as stated in `texts` (latest first), or None if it is not there."""
+def parameter_words(parameter: Mapping[str, Any]) -> list[str]:
+    return [w for w in re.split(r"[_\W]+", parameter["name"].lower()) if w]
+
+
+def head_noun(parameter: Mapping[str, Any]) -> str:
+    """The noun a parameter is about: "model" for car_model described as "The model to drive"."""
+    description = words(parameter.get("description", ""))
+    while description and description[0] in _DETERMINERS:
+        description = description[1:]
+    chunk: list[str] = []
+    for word in description:
+        if word in _HEAD_NOUN_ENDS or word in STOPWORDS and chunk:
+            break
+        chunk.append(word)
+    if chunk and not re.search(r"\bor\b", parameter.get("description", "").lower()):
+        return chunk[-1]
+    specific = [w for w in parameter_words(parameter) if w not in GENERIC_NAME_WORDS]
+    return specific[-1] if specific else parameter_words(parameter)[-1]
+
+
+def is_date_parameter(parameter: Mapping[str, Any]) -> bool:
+    description = parameter.get("description", "").lower()
+    return bool(DATE_NAME_WORDS & set(parameter_words(parameter))) or bool(
+        re.search(r"\byyyy-mm-dd\b|\bdate\b", description)
+    )
+
+
+def is_time_parameter(parameter: Mapping[str, Any]) -> bool:
+    description = parameter.get("description", "").lower()
+    return bool(TIME_NAME_WORDS & set(parameter_words(parameter))) or "hh:mm" in description
+
+
+def extract_argument(
+    parameter: Mapping[str, Any], texts: Sequence[str], today: date | None = None
+) -> Any:
+    """The value of `parameter` as stated in `texts` (latest first), or None if it is not there.
+
+    Dates come back as YYYY-MM-DD, resolved against `today` when written relatively.
+    """
     for text in texts:
-        value = _extract_from(parameter, text)
+        value = _extract_from(parameter, text, today)
         if value is not None:
             return value
     return None
 
 
-def _extract_from(parameter: Mapping[str, Any], text: str) -> Any:
-    name_words = [w for w in re.split(r"[_\W]+", parameter["name"].lower()) if w]
+def _extract_from(parameter: Mapping[str, Any], text: str, today: date | None) -> Any:
+    name_words = parameter_words(parameter)
     lowered = text.lower()
     if parameter.get("enum"):
         for value in parameter["enum"]:
@@ -357,9 +413,12 @@ def _extract_from(parameter: Mapping[str, Any], text: str) -> Any:
     if "phone" in name_words:
         match = PHONE_PATTERN.search(text)
         return match.group(0).strip() if match else None
-    if {"date", "day", "when"} & set(name_words):
-        match = DATE_PATTERN.search(text)
-        return match.group(0) if match else None
+    if is_date_parameter(parameter):
+        about = set(name_words) | set(words(parameter.get("description", "")))
+        found = find_date(text, today, prefer_past=bool(PAST_DATE_WORDS & about))
+        return found.isoformat() if found else None
+    if is_time_parameter(parameter):
+        return find_time(text)
     if {"four", "last4", "digits", "pin", "zip", "code", "number", "id"} & set(name_words):
         match = re.search(r"\b[A-Z0-9-]*\d[A-Z0-9-]*\b", text, re.IGNORECASE)
         if match and ("four" not in name_words or len(re.sub(r"\D", "", match.group(0))) == 4):
@@ -370,6 +429,50 @@ def _extract_from(parameter: Mapping[str, Any], text: str) -> Any:
         if re.search(r"\b" + re.escape(example.lower()) + r"\b", lowered):
             return example
     return _word_beside_name(name_words, text)
+
+
+NAME_TOKEN = re.compile(r"[A-Za-z0-9][\w'-]*")
+_NOT_A_CHOICE = frozenset([*WEEKDAY_NAMES, *MONTH_NAMES, "i", "ok", "okay", "please", "thanks"])
+
+
+def attempted_choice(
+    parameter: Mapping[str, Any], text: str, *, was_asked: bool = False
+) -> str | None:
+    """A value the customer named for a choice parameter that is not one of its choices.
+
+    "The Model S on Saturday" names "Model S" for a car model choosing among Aurora, Bolt and
+    Cruiser: the agent should say that one is not offered rather than ask as if nothing was
+    said. Found next to the parameter's noun ("Model S", "Tesla model"), or, when the agent has
+    just asked for this parameter (`was_asked`), as the whole of a short answer ("Tesla").
+    """
+    if not parameter.get("enum"):
+        return None
+    anchor = stem(head_noun(parameter))
+    tokens = NAME_TOKEN.findall(text)
+    for position, token in enumerate(tokens):
+        if stem(token.lower()) != anchor:
+            continue
+        following: list[str] = []
+        for candidate in tokens[position + 1 : position + 3]:
+            if not _looks_like_a_name(candidate):
+                break
+            following.append(candidate)
+        if following:
+            return " ".join(([token] if token[0].isupper() else []) + following)
+        if position > 0 and _looks_like_a_name(tokens[position - 1]):
+            return tokens[position - 1]
+    if was_asked and "?" not in text:
+        content = [t for t in tokens if t.lower() not in STOPWORDS | _NOT_A_CHOICE]
+        if 1 <= len(content) <= 3 and len(tokens) <= 6:
+            return " ".join(content)
+    return None
+
+
+def _looks_like_a_name(token: str) -> bool:
+    lowered = token.lower()
+    if lowered in STOPWORDS or lowered in _NOT_A_CHOICE or find_time(token):
+        return False
+    return token[0].isupper() or any(character.isdigit() for character in token)
 
 
 def _best_number(text: str, name_words: Sequence[str]) -> int | float | None:
@@ -398,8 +501,7 @@ def _best_number(text: str, name_words: Sequence[str]) -> int | float | None:
 def _word_beside_name(name_words: Sequence[str], text: str) -> str | None:
     """ "account_type" in "my checking account" → "checking": the content word before the name."""
     tokens = words(text)
-    generic = {"type", "kind", "name", "value", "option", "choice"}
-    anchors = {stem(w) for w in name_words if w not in generic}
+    anchors = {stem(w) for w in name_words if w not in GENERIC_NAME_WORDS}
     for position, token in enumerate(tokens):
         if stem(token) in anchors and position > 0:
             before = tokens[position - 1]
@@ -408,18 +510,35 @@ def _word_beside_name(name_words: Sequence[str], text: str) -> str | None:
     return None
 
 
+def was_asked_for(parameter: Mapping[str, Any], agent_text: str) -> bool:
+    """Whether the agent's message asked for this parameter (its noun or all its choices)."""
+    if "?" not in agent_text:
+        return False
+    lowered = agent_text.lower()
+    choices = parameter.get("enum") or ()
+    if choices and all(choice.lower() in lowered for choice in choices):
+        return True
+    return stem(head_noun(parameter)) in {stem(w) for w in words(agent_text)}
+
+
 def local_tool_calls(
     payload: Mapping[str, Any], applying: set[str], journeys: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The local provider's tool calls: tools of applying guidelines and of journey tool steps."""
+    """The local provider's tool calls: tools of applying guidelines and of journey tool steps.
+
+    A value in the latest message overrides an earlier one; a choice the customer named that is
+    not among the parameter's choices is passed on as given, so the engine reports it invalid and
+    the reply can say so.
+    """
     from engine.journeys import tool_steps_reached
 
     reached = tool_steps_reached(payload, journeys)
-    customer_texts = [
-        m["text"] for m in reversed(payload.get("history", [])) if m["role"] == "customer"
-    ]
+    history = payload.get("history", [])
+    customer_texts = [m["text"] for m in reversed(history) if m["role"] == "customer"]
     latest_only = customer_texts[:1]
     earlier = customer_texts[:4]
+    last_agent_text = _last_agent_text(history)
+    today = parse_iso_date(payload.get("today", ""))
     already = {
         (result["tool_id"], json.dumps(result.get("arguments", {}), sort_keys=True))
         for result in payload.get("tool_results", ())
@@ -431,8 +550,15 @@ def local_tool_calls(
         arguments: dict[str, Any] = {}
         missing: list[str] = []
         for parameter in spec.get("parameters", ()):
-            # The latest message first: a value restated now overrides an older one.
-            value = extract_argument(parameter, latest_only) or extract_argument(parameter, earlier)
+            value = extract_argument(parameter, latest_only, today)
+            if value is None and latest_only:
+                value = attempted_choice(
+                    parameter,
+                    latest_only[0],
+                    was_asked=was_asked_for(parameter, last_agent_text),
+                )
+            if value is None:
+                value = extract_argument(parameter, earlier, today)
             if value is not None:
                 arguments[parameter["name"]] = value
             elif parameter.get("required", True):
@@ -441,6 +567,15 @@ def local_tool_calls(
             continue
         calls.append({"tool_id": spec["id"], "arguments": arguments, "missing": missing})
     return calls
+
+
+def _last_agent_text(history: Sequence[Mapping[str, Any]]) -> str:
+    """The agent's message just before the latest customer message, if any."""
+    for message in reversed(history[:-1] if history else []):
+        if message["role"] == "agent":
+            return message["text"]
+        break
+    return ""
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ the local NLP provider. Setting DATABASE_URL, REDIS_URL or PARLANT_NLP_PROVIDER 
 services. There are no per-environment settings modules.
 """
 
+import hashlib
 import os
 from pathlib import Path
 from tempfile import gettempdir
@@ -130,6 +131,8 @@ TEMPLATES = [
     },
 ]
 
+_CHECKOUT_KEY = hashlib.sha1(str(BASE_DIR).encode()).hexdigest()[:8]
+_SQLITE_TEST_DEFAULT = Path(gettempdir()) / f"parlant-test-{_CHECKOUT_KEY}.sqlite3"
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {"default": database_from_url(DATABASE_URL)}
@@ -142,12 +145,9 @@ else:
             # "database is locked" when a read transaction upgrades to a write.
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
             # A file, not the shared-cache memory database: that one fails concurrent writers with
-            # "table is locked" instead of queueing them on the busy timeout.
-            "TEST": {
-                "NAME": env_str(
-                    "SQLITE_TEST_PATH", str(Path(gettempdir()) / "parlant-test.sqlite3")
-                )
-            },
+            # "table is locked" instead of queueing them on the busy timeout. One file per
+            # checkout, so the test runs of two clones on one machine never share it.
+            "TEST": {"NAME": env_str("SQLITE_TEST_PATH", str(_SQLITE_TEST_DEFAULT))},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

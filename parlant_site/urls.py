@@ -5,7 +5,14 @@ from rest_framework.routers import SimpleRouter
 from behavior import views as behavior_views
 from behavior.views import AgentViewSet
 from sessions_app import chat, dashboard, widget
-from sessions_app.views import CustomerTokenView, CustomerViewSet, SessionViewSet, session_events
+from sessions_app.views import (
+    CustomerTokenView,
+    CustomerViewSet,
+    SessionEventViewSet,
+    SessionTurnViewSet,
+    SessionViewSet,
+    session_events,
+)
 
 router = SimpleRouter(trailing_slash=False)
 router.register("agents", AgentViewSet, basename="agent")
@@ -39,6 +46,16 @@ urlpatterns = [
     path("widget/demo/", widget.widget_demo_page, name="widget-demo"),
     path("auth/customer-tokens", CustomerTokenView.as_view(), name="customer-tokens"),
     path("sessions/<str:session_id>/events", session_events, name="session-events"),
+    path(
+        "sessions/<str:session_id>/events/<str:event_id>",
+        SessionEventViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="session-event",
+    ),
+    path(
+        "sessions/<str:session_id>/turns",
+        SessionTurnViewSet.as_view({"get": "list"}),
+        name="session-turns",
+    ),
     path(
         "sessions",
         SessionViewSet.as_view({"get": "list", "post": "create", "delete": "delete_many"}),

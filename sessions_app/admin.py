@@ -1,8 +1,9 @@
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from sessions_app import services
+from sessions_app.explanations import explain_turn
 from sessions_app.models import ApiKey, Customer, Event, Session, Turn
 
 
@@ -28,13 +29,56 @@ class EventInline(admin.TabularInline):
 
 class TurnInline(admin.TabularInline):
     model = Turn
-    fields = ("trigger_offset", "status", "trace_id", "trace", "created_at", "finished_at")
+    fields = ("trigger_offset", "status", "explanation", "trace_id", "created_at", "finished_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Why the agent replied as it did")
+    def explanation(self, turn: Turn) -> str:
+        return render_explanation(explain_turn(turn.trace))
+
+
+def render_explanation(explanation: dict) -> str:
+    """The explanation as a short list; every value goes through format_html's escaping."""
+    matched = format_html_join(
+        "",
+        "<li>{} <small>({})</small></li>",
+        ((item["id"], item["why"]) for item in explanation.get("matched_guidelines", [])),
+    )
+    tools = format_html_join(
+        "",
+        "<li>tool {}({}) {}</li>",
+        (
+            (call["tool_id"], call["arguments"], call["skipped"] or "ran")
+            for call in explanation.get("tool_calls", [])
+        ),
+    )
+    journeys = format_html_join(
+        "",
+        "<li>journey {}: {} → {}</li>",
+        (
+            (move["journey_id"], move["from"], move["to"])
+            for move in explanation.get("journeys", [])
+        ),
+    )
+    llm = explanation.get("llm", {})
+    return format_html(
+        "<strong>{}</strong>; {} guideline(s) considered<ul>{}{}{}</ul>"
+        "<small>{} LLM call(s), {} round(s), {} prompt tokens; composed as {}</small>",
+        explanation.get("outcome", ""),
+        explanation.get("guidelines_considered", 0),
+        matched,
+        journeys,
+        tools,
+        llm.get("calls", 0),
+        llm.get("rounds", 0),
+        llm.get("prompt_tokens", 0),
+        explanation.get("composition", {}).get("mode", "-"),
+    )
 
 
 @admin.register(Session)

@@ -159,3 +159,7 @@ class CustomerTokenRequestSerializer(serializers.Serializer):
         if customer is None:
             raise serializers.ValidationError(f"Customer {value!r} does not exist.")
         return customer
+
+
+class EventUpdateSerializer(serializers.Serializer):
+    metadata = MetadataUpdateSerializer(required=False)

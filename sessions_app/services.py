@@ -251,3 +251,17 @@ def api_key_create(*, name: str, role: str) -> tuple[ApiKey, str]:
 
 def api_key_revoke(*, api_key_id: str) -> None:
     ApiKey.objects.filter(pk=api_key_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def event_metadata_update(
+    *, session_id: str, event_id: str, set_values: dict[str, Any], unset_keys: list[str]
+) -> Event:
+    """Change only an event's metadata (its content is append-only) and broadcast it."""
+    event = Event.objects.select_for_update().get(session_id=session_id, pk=event_id)
+    event.metadata.update(set_values)
+    for key in unset_keys:
+        event.metadata.pop(key, None)
+    event.save(update_fields=["metadata"])
+    transaction.on_commit(partial(broadcast_event, session_id, event_payload(event)))
+    return event

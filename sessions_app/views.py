@@ -28,7 +28,8 @@ from sessions_app.authentication import (
     principal_of,
 )
 from sessions_app.broadcast import event_payload, remember_server_loop, session_group
-from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session
+from sessions_app.explanations import explain_turn
+from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session, Turn
 from sessions_app.moderation import moderate_customer_message
 from sessions_app.permissions import (
     GUEST_SESSION_METADATA_KEY,
@@ -43,6 +44,7 @@ from sessions_app.serializers import (
     CustomerUpdateSerializer,
     EventCreationSerializer,
     EventListQuerySerializer,
+    EventUpdateSerializer,
     ModerationQuerySerializer,
     SessionSerializer,
     SessionUpdateSerializer,
@@ -504,3 +506,53 @@ class CustomerTokenView(views.APIView):
             },
             status=status.HTTP_201_CREATED,
         )
+
+
+class SessionEventViewSet(_EventsWrite):
+    """GET /sessions/{id}/events/{event_id} and PATCH of its metadata (set/unset)."""
+
+    operations = {"retrieve": Operation.READ_EVENT, "partial_update": Operation.UPDATE_EVENT}
+
+    def retrieve(self, request, session_id: str, event_id: str):
+        session = self._session(Session.objects.all(), session_id)
+        event = get_object_or_404(Event, session=session, pk=event_id)
+        return Response(event_payload(event))
+
+    def partial_update(self, request, session_id: str, event_id: str):
+        session = self._session(Session.objects.all(), session_id)
+        update = EventUpdateSerializer(data=request.data)
+        update.is_valid(raise_exception=True)
+        metadata = update.validated_data.get("metadata", {})
+        event = services.event_metadata_update(
+            session_id=session.id, event_id=event_id, set_values=metadata.get("set", {}),
+            unset_keys=metadata.get("unset", []),
+        )
+        return Response(event_payload(event))
+
+
+class SessionTurnViewSet(_EventsWrite):
+    """GET /sessions/{id}/turns: each agent turn with its explanation (what matched and why)."""
+
+    operations = {"list": Operation.READ_SESSION}
+
+    def list(self, request, session_id: str):
+        session = self._session(Session.objects.all(), session_id)
+        turns = session.turns.order_by("trigger_offset")
+        if trace_id := request.query_params.get("trace_id"):
+            turns = turns.filter(trace_id=trace_id)
+        return Response([turn_payload(turn) for turn in turns])
+
+
+def turn_payload(turn: Turn) -> dict:
+    return {
+        "id": turn.id,
+        "trigger_offset": turn.trigger_offset,
+        "trace_id": turn.trace_id,
+        "status": turn.status,
+        "creation_utc": turn.created_at.isoformat().replace("+00:00", "Z"),
+        "finished_utc": (
+            turn.finished_at.isoformat().replace("+00:00", "Z") if turn.finished_at else None
+        ),
+        "explanation": explain_turn(turn.trace),
+        "trace": turn.trace,
+    }
