@@ -1,9 +1,7 @@
 """Tools of the demo dealership, Carmen Motors. Gathered at start-up like any app's tools.py."""
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Literal
-
-from django.utils import timezone
 
 from engine.tools import ToolContext, ToolResult, tool
 
@@ -39,6 +37,13 @@ def check_test_drive_availability(
 @tool
 def get_opening_hours(context: ToolContext) -> ToolResult:
     """Tell the dealership's opening hours for the coming week."""
-    today = timezone.localdate()
-    week = [(today + timedelta(days=offset)).isoformat() for offset in range(7)]
-    return ToolResult(data={"monday_to_saturday": "09:00-18:00", "sunday": "closed", "dates": week})
+    return ToolResult(data={"monday_to_saturday": "09:00-18:00", "sunday": "closed"})
+
+
+@tool
+def hand_off_to_human(context: ToolContext) -> ToolResult:
+    """Ask a human colleague to take over the conversation; the agent stops answering."""
+    return ToolResult(
+        data="A colleague has been asked to join the conversation.",
+        control={"mode": "manual"},
+    )

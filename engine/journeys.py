@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.matching import MATCH_THRESHOLDS, ConditionScore
-from engine.text import features, find_date, find_time, parse_iso_date, stem, words
+from engine.text import (
+    STOPWORDS,
+    features,
+    find_date,
+    find_time,
+    parse_iso_date,
+    stem,
+    words,
+)
 from engine.types import (
     JOURNEY_END,
     JOURNEY_INITIAL,
@@ -273,6 +281,7 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             position = current
         steps = {step["id"]: step for step in journey.get("steps", ())}
         explained = set(subject)
+        used_by_tool = False
         for hop in range(MAX_STEPS_PER_TURN):
             options = [t for t in transitions if t["from"] == position]
             if not options:
@@ -285,7 +294,13 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                 best = _exit_on_tool_result(options, step["tools"], evidence)
                 if best is None:
                     break
-            elif len(options) == 1 and unconditional and evidence.answers(step.get("action", "")):
+                used_by_tool = True  # the message went into the tool; it answers nothing more
+            elif (
+                len(options) == 1
+                and unconditional
+                and not used_by_tool
+                and evidence.answers(step.get("action", ""))
+            ):
                 best = unconditional[0]
             else:
                 supported = [
@@ -294,6 +309,7 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                     if t["condition"]
                     and t["local"]["latest_score"] >= LOCAL_TRANSITION_THRESHOLD
                     and _novel_support(t["condition"], latest, explained)
+                    and not evidence.contradicts(t["condition"])
                 ]
                 if not supported and hop == 0 and current is not None:
                     supported = [
@@ -313,8 +329,58 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
             backtrack = _local_backtrack(journey, latest, subject)
             if backtrack:
                 decision.update(backtrack)
+            else:
+                redo = _tool_step_with_new_values(journey, steps, payload, evidence)
+                if redo:
+                    decision["backtrack_to"] = redo
         decisions.append(decision)
     return decisions
+
+
+def _tool_step_with_new_values(
+    journey: Mapping[str, Any],
+    steps: Mapping[str, Mapping[str, Any]],
+    payload: Mapping[str, Any],
+    evidence: AnswerEvidence,
+) -> str:
+    """A visited tool step to run again because the latest message changes one of its tool's
+    arguments ("Sunday then" after the slots of Friday were offered)."""
+    from engine.tools import extract_argument
+
+    if evidence.is_question and not re.match(r"^\W*(?:what|how) about\b", evidence.text):
+        return ""
+    specs = {tool["id"]: tool for tool in payload.get("tools", ())}
+    today = parse_iso_date(payload.get("today", ""))
+    visited = journey.get("visited", [])
+    for state_id in reversed(visited[:-1]):
+        for tool_id in steps.get(state_id, {}).get("tools", ()):
+            last = next(
+                (r for r in reversed(evidence.results) if r.get("tool_id") == tool_id), None
+            )
+            if tool_id not in specs or last is None:
+                continue
+            used = last.get("arguments") or {}
+            for parameter in specs[tool_id].get("parameters", ()):
+                if not _names_parameter(parameter, evidence):
+                    continue
+                value = extract_argument(parameter, [evidence.original], today)
+                if (
+                    value is not None
+                    and str(value).lower() != str(used.get(parameter["name"], "")).lower()
+                ):
+                    return state_id
+    return ""
+
+
+def _names_parameter(parameter: Mapping[str, Any], evidence: AnswerEvidence) -> bool:
+    """Whether the message is clearly about this parameter: a choice, a date or a time is
+    recognisable on its own; a bare number is not ("my salary is 85000" is no loan amount)."""
+    from engine.tools import head_noun, is_date_parameter, is_time_parameter, parameter_words
+
+    if parameter.get("enum") or is_date_parameter(parameter) or is_time_parameter(parameter):
+        return True
+    named = {stem(w) for w in parameter_words(parameter)} | {stem(head_noun(parameter))}
+    return bool(named & {stem(w) for w in words(evidence.text)})
 
 
 # Conditions that say the customer answered, and what kind of answer each needs.
@@ -326,16 +392,21 @@ _DECLINED = re.compile(
     r"\b(?:decline|declines|declined|refuse|refuses|refused|reject|rejects|"
     r"rejected|says no|does not want|doesn't want)\b"
 )
-_GAVE = re.compile(
+# "picked a slot" is a choice among what was offered; "provided the loan amount" any value of
+# the right kind.
+_CHOSE = re.compile(
     r"\b(?:picked|picks|pick|chose|chooses|choose|chosen|selected|selects|select|prefers|"
-    r"prefer|provided|provides|provide|gave|gives|give|shared|shares|stated|states|told|"
+    r"prefer|took|takes|decided on|decides on|went with|goes with)\b\s+(.*)$"
+)
+_GAVE = re.compile(
+    r"\b(?:provided|provides|provide|gave|gives|give|shared|shares|stated|states|told|"
     r"answered|answers|mentioned|mentions|specified|specifies|named|names|entered|wants|"
-    r"asks for|ask)\b\s+(.*)$"
+    r"asks for)\b\s+(.*)$"
 )
 _NEGATIVE_WORDS = frozenset(
     {"no", "not", "none", "nothing", "zero", "without", "unavailable", "empty", "fail", "fails",
      "failed", "error", "isn't", "aren't", "cannot", "can't", "never", "neither", "nor",
-     "declined", "rejected", "denied", "invalid", "unsuccessful", "full", "booked"}
+     "declined", "rejected", "denied", "invalid", "unsuccessful", "full"}
 )  # fmt: skip
 _AMOUNT_WORDS = frozenset(
     {"amount", "number", "digits", "quantity", "term", "months", "years", "salary", "income",
@@ -351,6 +422,7 @@ class AnswerEvidence:
     """What the latest customer message gives, to tell whether it answers a step or condition."""
 
     text: str
+    original: str
     is_question: bool
     date_found: bool
     time_found: str | None
@@ -359,14 +431,20 @@ class AnswerEvidence:
     agrees: bool
     declines: bool
     results: list[Mapping[str, Any]]  # tool results, newest last
+    # A statement of a few words right after the agent asked something.
+    replies_to_a_question: bool = False
 
     @classmethod
     def build(cls, payload: Mapping[str, Any]) -> AnswerEvidence:
         text = payload.get("latest_customer_message", "")
         concepts = features(text)
         today = parse_iso_date(payload.get("today", ""))
+        history = payload.get("history", [])
+        asked = len(history) >= 2 and history[-2]["role"] == "agent" and "?" in history[-2]["text"]
+        content = [w for w in words(text) if w not in STOPWORDS]
         return cls(
             text=text.lower(),
+            original=text,
             is_question=bool(_WH_START.search(text)),
             date_found=find_date(text, today) is not None,
             time_found=find_time(text),
@@ -375,6 +453,10 @@ class AnswerEvidence:
             agrees="~agree" in concepts and "~decline" not in concepts,
             declines="~decline" in concepts,
             results=list(payload.get("tool_results", ())),
+            replies_to_a_question=asked
+            and "?" not in text
+            and len(content) >= 2
+            and "~decline" not in concepts,
         )
 
     def answers(self, action: str) -> bool:
@@ -397,8 +479,30 @@ class AnswerEvidence:
             return self.declines
         if _CONFIRMED.search(lowered):
             return self.agrees
+        chose = _CHOSE.search(lowered)
+        if chose:
+            offered = self._offered_values(set(words(chose.group(1))))
+            return any(self._mentions(value) for value in offered)
         match = _GAVE.search(lowered)
-        return bool(match) and self._gives(match.group(1), choices=())
+        if not match:
+            return False
+        if self._gives(match.group(1), choices=()):
+            return True
+        # "provided their employment status" has no form to check: a plain reply to the
+        # agent's question is the answer, as a person would take it.
+        return self.replies_to_a_question and _kind_of(set(words(match.group(1)))) is None
+
+    def contradicts(self, condition: str) -> bool:
+        """The message picks something that was not offered ("13:00" when 10:00 and 16:00 are
+        the free slots), so "the customer picked a slot" does not hold yet."""
+        match = _CHOSE.search(condition.lower()) or _GAVE.search(condition.lower())
+        offered = self._offered_values(set(words(match.group(1)))) if match else []
+        if not offered or any(self._mentions(value) for value in offered):
+            return False
+        if self.time_found and any(find_time(str(value)) for value in offered):
+            return True
+        numbers = [value for value in offered if isinstance(value, int | float)]
+        return len(numbers) == len(offered) and self.has_number
 
     def _gives(self, wanted: str, *, choices: Sequence[str]) -> bool:
         if choices:
@@ -407,34 +511,35 @@ class AnswerEvidence:
         offered = self._offered_values(wanted_words)
         if offered:
             return any(self._mentions(value) for value in offered)
-        if wanted_words & _TIME_WORDS:
-            return self.time_found is not None
-        if wanted_words & _DATE_WORDS:
-            return self.date_found
-        if wanted_words & _AMOUNT_WORDS:
-            return self.has_number
-        if "email" in wanted_words:
-            return self.has_email
-        return False
+        return {
+            "time": self.time_found is not None,
+            "date": self.date_found,
+            "amount": self.has_number,
+            "email": self.has_email,
+        }.get(_kind_of(wanted_words) or "", False)
 
     def _offered_values(self, wanted_words: set[str]) -> list[Any]:
-        """Items of a list in a tool result whose key names what is wanted (free_slots, slot)."""
+        """Values a tool result offered of what is wanted: the items of free_slots for "a slot",
+        the term_months of each offer for "a loan term"."""
         wanted_stems = {stem(w) for w in wanted_words}
         for result in reversed(self.results):
             data = result.get("data")
             if not isinstance(data, Mapping):
                 continue
             for key, value in data.items():
-                key_stems = {stem(w) for w in re.split(r"[_\W]+", str(key).lower()) if w}
-                if not key_stems & wanted_stems or not isinstance(value, list) or not value:
+                if not isinstance(value, list) or not value:
                     continue
-                items: list[Any] = []
-                for item in value:
-                    if isinstance(item, Mapping):
-                        items.extend(item.values())
-                    else:
-                        items.append(item)
-                return items
+                if _key_stems(key) & wanted_stems:
+                    return [item for item in value if not isinstance(item, Mapping)]
+                nested = [
+                    item[inner]
+                    for item in value
+                    if isinstance(item, Mapping)
+                    for inner in item
+                    if _key_stems(inner) & wanted_stems
+                ]
+                if nested:
+                    return nested
         return []
 
     def _mentions(self, value: Any) -> bool:
@@ -442,6 +547,21 @@ class AnswerEvidence:
         if self.time_found and find_time(text) == self.time_found:
             return True
         return bool(text) and re.search(r"(?<![\w.])" + re.escape(text) + r"(?![\w])", self.text)
+
+
+def _kind_of(wanted_words: set[str]) -> str | None:
+    """What form an asked-for value takes, when its words say so."""
+    if wanted_words & _TIME_WORDS:
+        return "time"
+    if wanted_words & _DATE_WORDS:
+        return "date"
+    if wanted_words & _AMOUNT_WORDS:
+        return "amount"
+    return "email" if "email" in wanted_words else None
+
+
+def _key_stems(key: Any) -> set[str]:
+    return {stem(w) for w in re.split(r"[_\W]+", str(key).lower()) if w}
 
 
 def _listed_choices(action: str) -> list[str]:
@@ -540,7 +660,9 @@ def tool_steps_reached(
         steps = {step["id"]: step for step in journey.get("steps", ())}
         targets = {t["id"]: t["to"] for t in journey["transitions"]}
         positions = [targets[t] for t in decision.get("transitions", ()) if t in targets]
-        if journey.get("current_step") and not positions:
+        if decision.get("backtrack_to") and not positions:
+            positions = [decision["backtrack_to"]]
+        elif journey.get("current_step") and not positions:
             positions = [journey["current_step"]]
         for position in positions:
             if steps.get(position, {}).get("tools"):

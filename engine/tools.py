@@ -469,6 +469,8 @@ def attempted_choice(
 
 
 def _looks_like_a_name(token: str) -> bool:
+    if len(token) == 1:
+        return token.isupper() and token not in ("I", "A")  # "Model S", not "I" or "A"
     lowered = token.lower()
     if lowered in STOPWORDS or lowered in _NOT_A_CHOICE or find_time(token):
         return False

@@ -8,11 +8,12 @@ from django.core.checks import Error, Warning, register
 def check_nlp_provider(app_configs, **kwargs):
     errors = []
     provider = settings.PARLANT_NLP_PROVIDER
-    if provider not in {"local", "openai"}:
+    if provider not in {"local", "openai"} and "." not in provider:
         errors.append(
             Error(
                 f"PARLANT_NLP_PROVIDER is {provider!r}",
-                hint="Use 'local' (embedded, no key) or 'openai' (OpenAI or a compatible server).",
+                hint="Use 'local' (embedded, no key), 'openai' (OpenAI or a compatible server) "
+                "or the dotted path of a class implementing engine.ports.NLPService.",
                 id="parlant.E001",
             )
         )

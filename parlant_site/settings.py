@@ -221,7 +221,10 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- NLP --------------------------------------------------------------------------------------
+# "local", "openai", or the dotted path of a custom class implementing engine.ports.NLPService.
 PARLANT_NLP_PROVIDER = env_str("PARLANT_NLP_PROVIDER", "local")
+# Dotted path of a function returning engine.hooks.EngineHooks; empty for none.
+PARLANT_ENGINE_HOOKS = env_str("PARLANT_ENGINE_HOOKS")
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")

@@ -11,10 +11,12 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from behavior.snapshot import agent_snapshot
 from engine import types as engine_types
 from engine.engine import Engine
+from engine.hooks import EngineHooks
 from engine.ports import NLPService
 from sessions_app.models import Event, Session, Turn
 from sessions_app.services import (
@@ -114,6 +116,7 @@ def from_agent_state(state: engine_types.AgentState) -> dict[str, Any]:
 
 
 def build_nlp_service() -> NLPService:
+    """The configured provider: local, openai, or the dotted path of a custom NLPService class."""
     provider = settings.PARLANT_NLP_PROVIDER
     if provider == "openai":
         from engine.nlp.openai import OpenAINLPService
@@ -128,9 +131,17 @@ def build_nlp_service() -> NLPService:
             # the worst case at a handful of calls rather than nine.
             max_retries=1,
         )
+    if "." in provider:
+        return import_string(provider)()
     from engine.nlp.local import LocalNLPService
 
     return LocalNLPService()
+
+
+def build_hooks() -> EngineHooks | None:
+    """Hooks from PARLANT_ENGINE_HOOKS: the dotted path of a function returning EngineHooks."""
+    factory_path = settings.PARLANT_ENGINE_HOOKS
+    return import_string(factory_path)() if factory_path else None
 
 
 @cache
@@ -144,7 +155,10 @@ def engine() -> Engine:
     from behavior.retrieval import retriever_registry
     from engine.tools import default_registry
 
-    return Engine(nlp=nlp_service(), tools=default_registry, retrievers=retriever_registry)
+    return Engine(
+        nlp=nlp_service(), tools=default_registry, hooks=build_hooks(),
+        retrievers=retriever_registry,
+    )
 
 
 def load_turn_input(session_id: str, trace_id: str) -> engine_types.TurnInput:

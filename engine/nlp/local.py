@@ -74,6 +74,9 @@ def decide(payload: Mapping[str, Any]) -> dict[str, Any]:
     from engine.tools import local_tool_calls
 
     guidelines = []
+    previously_applied = {
+        item["id"] for item in payload.get("guidelines", ()) if item.get("previously_applied")
+    }
     for item in payload.get("guidelines", ()):
         local = item.get("local", {})
         applies = local_applies(
@@ -92,6 +95,14 @@ def decide(payload: Mapping[str, Any]) -> dict[str, Any]:
                 "applies": applies,
             }
         )
+    for verdict in guidelines:
+        if (
+            not verdict["applies"]
+            and verdict["id"] in previously_applied
+            and _answers_its_question(verdict["id"], payload)
+        ):
+            verdict["applies"] = True
+            verdict["rationale"] = "the latest message gives what its tool was waiting for"
     applying = {item["id"] for item in guidelines if item["applies"]}
     journeys = local_journey_decisions(payload)
     return {
@@ -99,6 +110,32 @@ def decide(payload: Mapping[str, Any]) -> dict[str, Any]:
         "journeys": journeys,
         "tool_calls": local_tool_calls(payload, applying, journeys),
     }
+
+
+def _answers_its_question(local_id: str, payload: Mapping[str, Any]) -> bool:
+    """The agent just asked for an argument of this (already applied) guideline's tool ("the
+    last four card digits?") and the latest message gives it ("it ends in 4821"): the guideline
+    carries on even though the answer alone does not match its condition."""
+    from engine.text import parse_iso_date
+    from engine.tools import attempted_choice, extract_argument, was_asked_for
+
+    history = payload.get("history", [])
+    if len(history) < 2 or history[-2]["role"] != "agent":
+        return False
+    asked, latest = history[-2]["text"], payload.get("latest_customer_message", "")
+    today = parse_iso_date(payload.get("today", ""))
+    for spec in payload.get("tools", ()):
+        if local_id not in spec.get("used_by", ()):
+            continue
+        for parameter in spec.get("parameters", ()):
+            if not was_asked_for(parameter, asked):
+                continue
+            # A choice that is not offered ("XXL") counts too: the reply must say so.
+            if extract_argument(parameter, [latest], today) or attempted_choice(
+                parameter, latest, was_asked=True
+            ):
+                return True
+    return False
 
 
 def compose(payload: Mapping[str, Any]) -> dict[str, Any]:

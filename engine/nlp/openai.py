@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -86,8 +87,16 @@ class OpenAINLPService:
             raise ValueError(f"timeout_seconds must be positive, got {timeout_seconds}")
         if max_retries < 0:
             raise ValueError(f"max_retries must be zero or more, got {max_retries}")
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_seconds, max_retries=0
+        self._client_options = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout_seconds,
+            "max_retries": 0,
+        }
+        # One client per event loop: its connection pool belongs to the loop that opened it, and
+        # a worker may run each turn on a loop of its own.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, openai.AsyncOpenAI] = (
+            weakref.WeakKeyDictionary()
         )
         self.model = model
         self.embedding_model = embedding_model
@@ -97,6 +106,14 @@ class OpenAINLPService:
         # Flipped once a server rejects json_schema but accepts json_object, so later calls skip
         # the doomed first request.
         self.is_json_schema_supported = True
+
+    @property
+    def _client(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = openai.AsyncOpenAI(**self._client_options)
+        return client
 
     async def aclose(self) -> None:
         await self._client.close()

@@ -26,9 +26,12 @@ def judge_and_write(body: dict) -> dict:
             "journeys": [],
             "tool_calls": [],
         }
-    if "refreshing drink" in prompt:
-        return {"message": "Welcome to Carmen Motors! May I bring you a refreshing lemonade?"}
-    return {"message": "How can I help you today?"}
+    text = (
+        "Welcome to Carmen Motors! May I bring you a refreshing lemonade?"
+        if "refreshing drink" in prompt
+        else "How can I help you today?"
+    )
+    return text if body.get("stream") else {"message": text}
 
 
 def call(method: str, url: str, body: dict | None = None):
@@ -117,6 +120,8 @@ def test_a_model_that_never_fits_the_schema_gives_an_error_status_and_no_reply(
     finally:
         model.chat_handler = judge_and_write
     assert not has_reply(events)
+    [error] = [e for e in events if e["kind"] == "status" and e["data"]["status"] == "error"]
+    assert "usable answer" in error["data"]["data"]["exception"]
 
 
 def test_a_transient_server_error_is_retried_and_the_reply_still_comes(openai_product, model):
@@ -131,3 +136,51 @@ def test_a_transient_server_error_is_retried_and_the_reply_still_comes(openai_pr
     replies = [e for e in events if e["kind"] == "message" and e["source"] == "ai_agent"]
     assert len(replies) == 1
     assert model.pending_faults == 0
+
+
+def test_a_streaming_agent_grows_its_reply_in_place_over_the_websocket(openai_product, model):
+    import asyncio
+
+    import websockets
+
+    model.chat_handler = judge_and_write
+    agent = call(
+        "POST",
+        f"{openai_product.url}/agents",
+        {"name": "Streamer", "message_output_mode": "stream"},
+    )
+    call(
+        "POST",
+        f"{openai_product.url}/guidelines",
+        {
+            "condition": "the customer greets you",
+            "action": "offer a refreshing drink",
+            "tags": [f"agent:{agent['id']}"],
+        },
+    )
+    session = call("POST", f"{openai_product.url}/sessions", {"agent_id": agent["id"]})
+    socket_url = openai_product.url.replace("http", "ws") + f"/ws/sessions/{session['id']}/events"
+
+    async def watch() -> list[dict]:
+        seen = []
+        async with websockets.connect(socket_url, origin=openai_product.url) as socket:
+            call(
+                "POST",
+                f"{openai_product.url}/sessions/{session['id']}/events",
+                {"kind": "message", "source": "customer", "message": "Hello!"},
+            )
+            async with asyncio.timeout(30):
+                while True:
+                    event = json.loads(await socket.recv())["event"]
+                    seen.append(event)
+                    chunks = event["data"].get("chunks") or []
+                    if event["source"] == "ai_agent" and chunks and chunks[-1] is None:
+                        return seen
+
+    seen = asyncio.run(watch())
+    reply_versions = [e for e in seen if e["kind"] == "message" and e["source"] == "ai_agent"]
+    assert len({e["offset"] for e in reply_versions}) == 1, "one message, updated in place"
+    assert len(reply_versions) >= 2
+    final = reply_versions[-1]["data"]
+    assert final["message"] == "Welcome to Carmen Motors! May I bring you a refreshing lemonade?"
+    assert "".join(chunk for chunk in final["chunks"] if chunk) == final["message"]

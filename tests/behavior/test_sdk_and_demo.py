@@ -59,7 +59,11 @@ def test_the_demo_agent_has_every_building_block():
     assert promotion.value.startswith("0.9% APR")
     assert any("{{std.customer.name}}" in c.value for c in snapshot.canned_responses)
     assert len(snapshot.capabilities) == 2
-    assert {t.id for t in snapshot.tools} == {"check_test_drive_availability", "get_opening_hours"}
+    assert {t.id for t in snapshot.tools} == {
+        "check_test_drive_availability",
+        "get_opening_hours",
+        "hand_off_to_human",
+    }
     assert [r.kind for r in snapshot.relationships] == ["priority"]
     assert sdk.Journey(Journey.objects.get(title="Schedule a test drive")).problems() == []
 

@@ -4,12 +4,17 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from behavior import sdk, services
-from behavior.models import Guideline
-from behavior.tools import check_test_drive_availability, get_opening_hours
+from behavior.models import Guideline, journey_tag_id
+from behavior.tools import check_test_drive_availability, get_opening_hours, hand_off_to_human
 
 DEMO_AGENT_ID = "otto-carmen"
 # Guidelines of earlier demo versions that the test-drive journey now covers.
 RETIRED_CONDITIONS = ["the customer wants to book a test drive"]
+# Journey guidelines of earlier demo versions. "whether they need anything for the test drive"
+# also matched "I'd like to book a test drive", so the licence reminder came too early.
+RETIRED_JOURNEY_CONDITIONS = [
+    "the customer asks whether they need anything for the test drive",
+]
 
 
 def build_demo_agent() -> sdk.Agent:
@@ -50,6 +55,11 @@ def build_demo_agent() -> sdk.Agent:
         action="tell them the opening hours",
         tools=[get_opening_hours],
     )
+    agent.create_guideline(
+        condition="the customer asks to speak with a human",
+        action="tell them that a colleague will join the conversation shortly",
+        tools=[hand_off_to_human],
+    )
 
     test_drive = agent.create_journey(
         title="Schedule a test drive",
@@ -71,8 +81,12 @@ def build_demo_agent() -> sdk.Agent:
         condition="the customer picked a slot",
     )
     confirm.target.transition_to(state=sdk.END_JOURNEY)
+    for guideline in Guideline.objects.filter(
+        tags__id=journey_tag_id(test_drive.id), condition__in=RETIRED_JOURNEY_CONDITIONS
+    ):
+        services.guideline_delete(guideline_id=guideline.id)
     test_drive.create_guideline(
-        condition="the customer asks whether they need anything for the test drive",
+        condition="the customer asks what to bring or which documents they need",
         action="tell them to bring a valid driving licence",
     )
 
