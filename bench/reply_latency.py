@@ -6,39 +6,27 @@ sends greetings one at a time and long-polls for each reply. Prints every turn a
 """
 
 import argparse
-import json
 import statistics
 import sys
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.support.http import call_json  # noqa: E402  (after the path is set)
 from tests.support.live_stack import live_stack  # noqa: E402
 
 MESSAGES = ["Hi!", "Hello there", "Good morning!", "Hey, how are you?"]
 
 
-def call(method: str, url: str, body: dict | None = None):
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=70) as response:
-        return json.loads(response.read())
-
-
 def measure(base_url: str, turns: int) -> list[float]:
     durations = []
     for turn in range(turns):
-        session = call("POST", f"{base_url}/sessions", {"agent_id": "otto-carmen"})
+        session = call_json("POST", f"{base_url}/sessions", {"agent_id": "otto-carmen"})
         events_url = f"{base_url}/sessions/{session['id']}/events"
         started = time.perf_counter()
-        posted = call(
+        posted = call_json(
             "POST",
             events_url,
             {"kind": "message", "source": "customer", "message": MESSAGES[turn % len(MESSAGES)]},
@@ -46,7 +34,7 @@ def measure(base_url: str, turns: int) -> list[float]:
         min_offset = posted["offset"] + 1
         while True:
             try:
-                events = call(
+                events = call_json(
                     "GET", f"{events_url}?min_offset={min_offset}&kinds=message&wait_for_data=30"
                 )
             except urllib.error.HTTPError as error:

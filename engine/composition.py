@@ -1034,11 +1034,7 @@ def _is_fact_clause(text: str) -> bool:
     # "the loan offers with APR" keeps "offers" a noun.
     return any(
         re.fullmatch(r"[a-z]+[^s']s", token)
-        and re.match(
-            r"within|in|at|on|by|from|after|"
-            r"before|until|every|\d|\$",
-            following,
-        )
+        and re.match(r"(?:within|in|at|on|by|from|after|before|until|every)$|\d|\$", following)
         for token, following in zip(tokens[1:], tokens[2:], strict=False)
     )
 
@@ -1247,7 +1243,7 @@ MAX_QUESTIONS = 2
 
 
 def local_fluid_reply(payload: Mapping[str, Any]) -> str:
-    """A plain reply from the composition payload the engine sends (see prompts.compose_payload).
+    """The reply, from the composition payload the engine sends (see prompts.compose_prompt).
 
     Order: greeting, apology or thanks, facts and statements, then at most two questions, the
     question about missing data last. A missing tool argument is asked for in one question; when

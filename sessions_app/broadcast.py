@@ -6,6 +6,7 @@ their last offset.
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -34,6 +35,11 @@ def session_group(session_id: str) -> str:
     return f"session.{session_id}"
 
 
+def wire_time(moment: datetime | None) -> str | None:
+    """UTC timestamps as Parlant writes them: ISO 8601 with a Z."""
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
 def event_payload(event: Event) -> dict[str, Any]:
     """The event's wire shape: identical on the REST API, the WebSocket and the dashboard."""
     return {
@@ -41,7 +47,7 @@ def event_payload(event: Event) -> dict[str, Any]:
         "source": event.source,
         "kind": event.kind,
         "offset": event.offset,
-        "creation_utc": event.created_at.isoformat().replace("+00:00", "Z"),
+        "creation_utc": wire_time(event.created_at),
         "trace_id": event.trace_id,
         "correlation_id": event.trace_id,
         "data": event.data,

@@ -27,7 +27,12 @@ from sessions_app.authentication import (
     new_guest_id,
     principal_of,
 )
-from sessions_app.broadcast import event_payload, remember_server_loop, session_group
+from sessions_app.broadcast import (
+    event_payload,
+    remember_server_loop,
+    session_group,
+    wire_time,
+)
 from sessions_app.explanations import explain_turn
 from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session, Turn
 from sessions_app.moderation import moderate_customer_message
@@ -549,10 +554,8 @@ def turn_payload(turn: Turn) -> dict:
         "trigger_offset": turn.trigger_offset,
         "trace_id": turn.trace_id,
         "status": turn.status,
-        "creation_utc": turn.created_at.isoformat().replace("+00:00", "Z"),
-        "finished_utc": (
-            turn.finished_at.isoformat().replace("+00:00", "Z") if turn.finished_at else None
-        ),
+        "creation_utc": wire_time(turn.created_at),
+        "finished_utc": wire_time(turn.finished_at),
         "explanation": explain_turn(turn.trace),
         "trace": turn.trace,
     }

@@ -3,10 +3,10 @@
 import json
 import re
 import time
-import urllib.request
 
 import pytest
 
+from tests.support.http import call_json
 from tests.support.live_stack import live_stack
 from tests.support.scripted_openai import HttpError, ScriptedOpenAI
 
@@ -34,21 +34,10 @@ def judge_and_write(body: dict) -> dict:
     return text if body.get("stream") else {"message": text}
 
 
-def call(method: str, url: str, body: dict | None = None):
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
 def events_until(base_url: str, session_id: str, predicate, deadline_seconds: float = 30) -> list:
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
-        events = call(
+        events = call_json(
             "GET", f"{base_url}/sessions/{session_id}/events?min_offset=0&wait_for_data=0"
         )
         if predicate(events):
@@ -88,8 +77,8 @@ def has_status(status: str):
 def test_the_reply_comes_from_the_model_through_the_openai_client(openai_product, model):
     model.chat_handler = judge_and_write
     before = len(model.chat_requests)
-    session = call("POST", f"{openai_product.url}/sessions", {"agent_id": "otto-carmen"})
-    call(
+    session = call_json("POST", f"{openai_product.url}/sessions", {"agent_id": "otto-carmen"})
+    call_json(
         "POST",
         f"{openai_product.url}/sessions/{session['id']}/events",
         {"kind": "message", "source": "customer", "message": "Hello!"},
@@ -110,8 +99,8 @@ def test_a_model_that_never_fits_the_schema_gives_an_error_status_and_no_reply(
 ):
     model.chat_handler = lambda body: {"unexpected": True}
     try:
-        session = call("POST", f"{openai_product.url}/sessions", {"agent_id": "otto-carmen"})
-        call(
+        session = call_json("POST", f"{openai_product.url}/sessions", {"agent_id": "otto-carmen"})
+        call_json(
             "POST",
             f"{openai_product.url}/sessions/{session['id']}/events",
             {"kind": "message", "source": "customer", "message": "Hello!"},
@@ -126,8 +115,8 @@ def test_a_model_that_never_fits_the_schema_gives_an_error_status_and_no_reply(
 
 def test_a_transient_server_error_is_retried_and_the_reply_still_comes(openai_product, model):
     model.fail_next(HttpError(status=500), HttpError(status=503))
-    session = call("POST", f"{openai_product.url}/sessions", {"agent_id": "otto-carmen"})
-    call(
+    session = call_json("POST", f"{openai_product.url}/sessions", {"agent_id": "otto-carmen"})
+    call_json(
         "POST",
         f"{openai_product.url}/sessions/{session['id']}/events",
         {"kind": "message", "source": "customer", "message": "Hi there"},
@@ -144,12 +133,12 @@ def test_a_streaming_agent_grows_its_reply_in_place_over_the_websocket(openai_pr
     import websockets
 
     model.chat_handler = judge_and_write
-    agent = call(
+    agent = call_json(
         "POST",
         f"{openai_product.url}/agents",
         {"name": "Streamer", "message_output_mode": "stream"},
     )
-    call(
+    call_json(
         "POST",
         f"{openai_product.url}/guidelines",
         {
@@ -158,13 +147,13 @@ def test_a_streaming_agent_grows_its_reply_in_place_over_the_websocket(openai_pr
             "tags": [f"agent:{agent['id']}"],
         },
     )
-    session = call("POST", f"{openai_product.url}/sessions", {"agent_id": agent["id"]})
+    session = call_json("POST", f"{openai_product.url}/sessions", {"agent_id": agent["id"]})
     socket_url = openai_product.url.replace("http", "ws") + f"/ws/sessions/{session['id']}/events"
 
     async def watch() -> list[dict]:
         seen = []
         async with websockets.connect(socket_url, origin=openai_product.url) as socket:
-            call(
+            call_json(
                 "POST",
                 f"{openai_product.url}/sessions/{session['id']}/events",
                 {"kind": "message", "source": "customer", "message": "Hello!"},

@@ -2,21 +2,11 @@
 
 import asyncio
 import json
-import urllib.request
 
 import pytest
 import websockets
 
-
-def http_json(method: str, url: str, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+from tests.support.http import call_json
 
 
 async def receive_until(socket, predicate, deadline_seconds: float = 20.0) -> list[dict]:
@@ -35,9 +25,9 @@ def ws_url(product, session_id: str, min_offset: int = 0) -> str:
 
 
 async def test_it_streams_the_turn_live_and_replays_from_an_offset(product):
-    session = http_json("POST", f"{product.url}/sessions", {"agent_id": "otto-carmen"})
+    session = call_json("POST", f"{product.url}/sessions", {"agent_id": "otto-carmen"})
     async with websockets.connect(ws_url(product, session["id"]), origin=product.url) as socket:
-        http_json(
+        call_json(
             "POST",
             f"{product.url}/sessions/{session['id']}/events",
             {"kind": "message", "source": "customer", "message": "Good morning!"},
@@ -69,7 +59,7 @@ async def test_it_refuses_an_unknown_session(product):
 
 
 async def test_it_refuses_a_foreign_origin(product):
-    session = http_json("POST", f"{product.url}/sessions", {"agent_id": "otto-carmen"})
+    session = call_json("POST", f"{product.url}/sessions", {"agent_id": "otto-carmen"})
     with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
         async with websockets.connect(ws_url(product, session["id"]), origin="http://evil.example"):
             pass
