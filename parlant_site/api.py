@@ -56,3 +56,24 @@ class GatewayTimeout(exceptions.APIException):
     status_code = status.HTTP_504_GATEWAY_TIMEOUT
     default_detail = "Request timed out"
     default_code = "timeout"
+
+
+def bad_request(request, exception: Exception | None = None):
+    """Django's 400 handler: JSON for API clients, with 413 for bodies over the upload limit.
+
+    Django raises these before any view runs (e.g. RequestDataTooBig while reading the body),
+    so DRF's handler never sees them.
+    """
+    from django.conf import settings
+    from django.core.exceptions import RequestDataTooBig
+    from django.http import JsonResponse
+    from django.views.defaults import bad_request as html_bad_request
+
+    if request.path.startswith(("/admin/", "/dashboard/")):
+        return html_bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse(
+            {"detail": f"The request body is larger than the {limit}-byte limit."}, status=413
+        )
+    return JsonResponse({"detail": "Bad request."}, status=400)

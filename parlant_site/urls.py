@@ -70,3 +70,5 @@ urlpatterns = [
     ),
     *router.urls,
 ]
+
+handler400 = "parlant_site.api.bad_request"

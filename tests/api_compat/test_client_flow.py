@@ -1,5 +1,7 @@
 """The official parlant-client drives the basic flow against the running product, unchanged."""
 
+import os
+import re
 import time
 
 import pytest
@@ -55,6 +57,20 @@ def test_the_basic_flow_works_with_the_official_client(client):
     assert "typing" in statuses
     offsets = [event.offset for event in client.sessions.list_events(session.id, wait_for_data=0)]
     assert offsets == list(range(len(offsets)))
+
+
+def test_turns_run_where_the_configuration_says(client, product):
+    """With REDIS_URL a Celery worker process runs the turn; without, the in-process worker."""
+    session = client.sessions.create(agent_id="otto-carmen")
+    posted = client.sessions.create_event(
+        session.id, kind="message", source="customer", message="Hello!"
+    )
+    wait_for_agent_message(client, session.id, min_offset=posted.offset + 1)
+    worker_log = product.log_dir / "celery.log"
+    if os.environ.get("REDIS_URL"):
+        assert re.search(r"respond_to_session\[[0-9a-f-]+\] succeeded", worker_log.read_text())
+    else:
+        assert not worker_log.exists()
 
 
 def test_a_long_poll_with_nothing_new_answers_504_after_the_wait(client):

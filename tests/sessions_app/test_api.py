@@ -159,3 +159,15 @@ def test_agent_names_are_escaped_on_the_chat_page(client):
     page = client.get("/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_body_over_the_upload_limit_answers_413_in_json(api_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    session = make_session()
+    body = '{"kind": "message", "source": "customer", "message": "' + "x" * 2000 + '"}'
+    response = api_client.generic(
+        "POST", f"/sessions/{session.id}/events", body, content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"]
+    assert not Event.objects.filter(session=session).exists()
