@@ -207,7 +207,14 @@ class AgentAdmin(HistoryAdmin):
         (None, {"fields": ("name", "description", "tags")}),
         (
             "Replies",
-            {"fields": ("composition_mode", "message_output_mode", "max_engine_iterations")},
+            {
+                "fields": (
+                    "composition_mode",
+                    "message_output_mode",
+                    "max_engine_iterations",
+                    "is_llm_free",
+                )
+            },
         ),
         ("Behaviour", {"fields": ("behaviour",)}),
         ("Record", {"fields": ("id", "created_at"), "classes": ("collapse",)}),

@@ -97,6 +97,13 @@ class Agent(models.Model):
     max_engine_iterations = models.PositiveSmallIntegerField(
         default=3, help_text="How many tool-and-rematch rounds a turn may take before replying."
     )
+    is_llm_free = models.BooleanField(
+        "zero-LLM",
+        default=False,
+        help_text="Answer with the embedded engine only: no language-model call, deterministic, "
+        "whatever provider the server uses. Pair it with strict canned composition so every "
+        "reply is an approved template.",
+    )
     tags = models.ManyToManyField(
         Tag,
         blank=True,

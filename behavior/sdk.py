@@ -346,8 +346,12 @@ class Agent:
         description: str = "",
         composition_mode: str = "fluid",
         max_engine_iterations: int = 3,
+        is_llm_free: bool = False,
     ) -> Agent:
-        """The agent with this id (or, without an id, this name), created or updated."""
+        """The agent with this id (or, without an id, this name), created or updated.
+
+        `is_llm_free=True` makes the agent answer with the embedded engine only (zero LLM calls).
+        """
         existing = (
             models.Agent.objects.filter(pk=id).first()
             if id
@@ -358,6 +362,7 @@ class Agent:
             "description": description,
             "composition_mode": composition_mode,
             "max_engine_iterations": max_engine_iterations,
+            "is_llm_free": is_llm_free,
         }
         with _revision(f"agent {name}"):
             if existing is None:

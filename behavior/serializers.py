@@ -116,6 +116,7 @@ class AgentSerializer(serializers.ModelSerializer):
             "composition_mode",
             "message_output_mode",
             "tags",
+            "is_llm_free",
         ]
 
     def get_description(self, agent: Agent) -> str | None:
@@ -139,6 +140,7 @@ class AgentCreateSerializer(serializers.Serializer):
         Agent.OutputMode.choices, required=False, allow_null=True
     )
     tags = StringList(required=False, allow_null=True)
+    is_llm_free = serializers.BooleanField(required=False, allow_null=True)
 
 
 class AgentUpdateSerializer(serializers.Serializer):
@@ -148,6 +150,7 @@ class AgentUpdateSerializer(serializers.Serializer):
     composition_mode = serializers.ChoiceField(CompositionMode.choices, required=False)
     message_output_mode = serializers.ChoiceField(Agent.OutputMode.choices, required=False)
     tags = AddRemoveSerializer(required=False)
+    is_llm_free = serializers.BooleanField(required=False)
 
 
 # --- Tools and services ------------------------------------------------------------------------

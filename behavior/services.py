@@ -198,6 +198,7 @@ def agent_create(
     composition_mode: str = "fluid",
     message_output_mode: str = "block",
     max_engine_iterations: int = 3,
+    is_llm_free: bool = False,
     tag_ids: Sequence[str] = (),
 ) -> Agent:
     """Create an agent; `agent_id` must be unused."""
@@ -208,6 +209,7 @@ def agent_create(
         composition_mode=composition_mode,
         message_output_mode=message_output_mode,
         max_engine_iterations=max_engine_iterations,
+        is_llm_free=is_llm_free,
         **({"id": agent_id} if agent_id else {}),
     )
     agent.tags.set(tags_resolve(tag_ids))
@@ -229,6 +231,7 @@ def agent_update(
         "composition_mode",
         "message_output_mode",
         "max_engine_iterations",
+        "is_llm_free",
     }
     changed = [field for field in (fields or {}) if field in allowed]
     for field in changed:

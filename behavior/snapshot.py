@@ -46,6 +46,7 @@ def to_agent(row: Agent) -> engine_types.Agent:
         composition_mode=engine_types.CompositionMode(row.composition_mode),
         output_mode=engine_types.OutputMode(row.message_output_mode),
         max_engine_iterations=row.max_engine_iterations,
+        is_llm_free=row.is_llm_free,
         tags=tuple(tag.id for tag in row.tags.all()),
     )
 

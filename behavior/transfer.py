@@ -156,6 +156,7 @@ def behavior_export(*, agent_id: str) -> dict[str, Any]:
             "composition_mode": agent.composition_mode,
             "message_output_mode": agent.message_output_mode,
             "max_engine_iterations": agent.max_engine_iterations,
+            "is_llm_free": agent.is_llm_free,
             "tags": agent_tags,
         },
         "tags": [{"id": tag.id, "name": tag.name} for tag in plain_tags],
@@ -285,6 +286,7 @@ def behavior_import(*, document: dict[str, Any]) -> Agent:
             "composition_mode": agent_data.get("composition_mode", "fluid"),
             "message_output_mode": agent_data.get("message_output_mode", "block"),
             "max_engine_iterations": agent_data.get("max_engine_iterations", 3),
+            "is_llm_free": bool(agent_data.get("is_llm_free", False)),
         },
     )
     agent.tags.set(services.tags_resolve(tag_ids(agent_data.get("tags", []))))

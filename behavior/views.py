@@ -102,6 +102,7 @@ class AgentViewSet(AuthoringViewSet):
                 composition_mode=options.get("composition_mode", "fluid"),
                 message_output_mode=options.get("message_output_mode", "block"),
                 max_engine_iterations=options.get("max_engine_iterations", 3),
+                is_llm_free=options.get("is_llm_free", False),
                 tag_ids=options.get("tags", []),
             )
         return self.created(agent)
@@ -126,6 +127,7 @@ class AgentViewSet(AuthoringViewSet):
                     "composition_mode",
                     "message_output_mode",
                     "max_engine_iterations",
+                    "is_llm_free",
                 ),
                 tags_add=tags_add,
                 tags_remove=tags_remove,

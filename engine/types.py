@@ -225,6 +225,8 @@ class Agent:
     composition_mode: CompositionMode = CompositionMode.FLUID
     output_mode: OutputMode = OutputMode.BLOCK
     max_engine_iterations: int = 3
+    # Chosen by the adapter: such an agent runs on the local provider, never a language model.
+    is_llm_free: bool = False
     tags: tuple[str, ...] = ()
 
 

@@ -150,13 +150,16 @@ def nlp_service() -> NLPService:
 
 
 @cache
-def engine() -> Engine:
-    """One engine per process: its caches are keyed by snapshot content, never stale."""
+def engine(*, is_llm_free: bool = False) -> Engine:
+    """One engine per process (and one more for zero-LLM agents); caches key on content."""
     from behavior.retrieval import retriever_registry
+    from engine.nlp.local import LocalNLPService
     from engine.tools import default_registry
 
     return Engine(
-        nlp=nlp_service(), tools=default_registry, hooks=build_hooks(),
+        nlp=LocalNLPService() if is_llm_free else nlp_service(),
+        tools=default_registry,
+        hooks=build_hooks(),
         retrievers=retriever_registry,
     )
 
@@ -199,7 +202,8 @@ async def run_turn(*, turn: Turn) -> None:
         session_id=turn.session_id, trigger_offset=turn.trigger_offset
     )
     try:
-        outcome = await engine().process_turn(turn_input, sink, cancellation)
+        agent_engine = engine(is_llm_free=turn_input.snapshot.agent.is_llm_free)
+        outcome = await agent_engine.process_turn(turn_input, sink, cancellation)
     except StaleTurn:
         await sync_to_async(turn_finish)(
             turn_id=turn.id, status=Turn.Status.CANCELLED, trace={"reason": "newer message"}

@@ -173,3 +173,39 @@ def test_a_streaming_agent_grows_its_reply_in_place_over_the_websocket(openai_pr
     final = reply_versions[-1]["data"]
     assert final["message"] == "Welcome to Carmen Motors! May I bring you a refreshing lemonade?"
     assert "".join(chunk for chunk in final["chunks"] if chunk) == final["message"]
+
+
+def test_a_zero_llm_strict_agent_answers_without_calling_the_model(openai_product, model):
+    agent = call_json(
+        "POST",
+        f"{openai_product.url}/agents",
+        {
+            "name": "Strict Otto",
+            "composition_mode": "strict_canned",
+            "is_llm_free": True,
+        },
+    )
+    assert agent["is_llm_free"] is True
+    scope = [f"agent:{agent['id']}"]
+    call_json(
+        "POST",
+        f"{openai_product.url}/guidelines",
+        {
+            "condition": "the customer greets you",
+            "action": "offer a refreshing drink",
+            "tags": scope,
+        },
+    )
+    template = "Welcome to Carmen Motors! Would you like a refreshing drink?"
+    call_json("POST", f"{openai_product.url}/canned_responses", {"value": template, "tags": scope})
+    calls_before = len(model.chat_requests)
+    session = call_json("POST", f"{openai_product.url}/sessions", {"agent_id": agent["id"]})
+    call_json(
+        "POST",
+        f"{openai_product.url}/sessions/{session['id']}/events",
+        {"kind": "message", "source": "customer", "message": "Hello!"},
+    )
+    events = events_until(openai_product.url, session["id"], has_reply)
+    reply = next(e for e in events if e["kind"] == "message" and e["source"] == "ai_agent")
+    assert reply["data"]["message"] == template
+    assert len(model.chat_requests) == calls_before
