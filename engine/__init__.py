@@ -1,7 +1,7 @@
 """The response engine: pure Python, no Django (tests/engine/test_purity.py checks).
 
 Public surface:
-    engine.engine.Engine(nlp, tools=None, hooks=None, retrievers=None)
+    engine.engine.Engine(nlp, tools=None, hooks=None, retrievers=None, clock=None)
         .process_turn(turn, sink, cancellation) -> TurnOutcome
     engine.nlp.local.LocalNLPService()        deterministic provider, no network
     engine.tools: tool, ToolContext, ToolResult, ToolRegistry, default_registry

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 PROMPT_VERSION = "2025-01.1"
@@ -102,6 +103,10 @@ def _context_sections(payload: Mapping[str, Any]) -> list[str]:
     lines = [f"AGENT: {agent.get('name', '')}. {agent.get('description', '')}".rstrip()]
     if payload.get("customer_name"):
         lines.append(f"CUSTOMER NAME: {payload['customer_name']}")
+    if payload.get("today"):
+        # The model needs the date to turn "tomorrow" or "Saturday" into a tool argument.
+        today = date.fromisoformat(payload["today"])
+        lines.append(f"TODAY: {today:%A}, {today.isoformat()}")
     if payload.get("variables"):
         lines.append("CONTEXT VARIABLES:")
         lines.extend(f"- {v['name']}: {_json(v['value'])}" for v in payload["variables"])

@@ -6,11 +6,13 @@ data crosses over.
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from behavior.snapshot import agent_snapshot
@@ -149,6 +151,13 @@ def nlp_service() -> NLPService:
     return build_nlp_service()
 
 
+class SiteClock:
+    """Now in the site's TIME_ZONE, so "tomorrow" means the customer-facing business's tomorrow."""
+
+    def now(self) -> datetime:
+        return timezone.localtime()
+
+
 @cache
 def engine(*, is_llm_free: bool = False) -> Engine:
     """One engine per process (and one more for zero-LLM agents); caches key on content."""
@@ -158,6 +167,7 @@ def engine(*, is_llm_free: bool = False) -> Engine:
 
     return Engine(
         nlp=LocalNLPService() if is_llm_free else nlp_service(),
+        clock=SiteClock(),
         tools=default_registry,
         hooks=build_hooks(),
         retrievers=retriever_registry,
