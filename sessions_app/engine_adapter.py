@@ -26,7 +26,7 @@ from sessions_app.services import (
     event_append,
     event_data_replace,
     session_agent_state_save,
-    session_mode_set,
+    session_handoff,
     turn_finish,
 )
 
@@ -240,7 +240,8 @@ async def run_turn(*, turn: Turn) -> None:
             customer_id=turn_input.customer.id, values=outcome.refreshed_variables
         )
     if outcome.session_mode is not None:
-        await sync_to_async(session_mode_set)(
+        # A tool asked for a human: the session waits for any operator (nobody holds it yet).
+        await sync_to_async(session_handoff)(
             session_id=turn.session_id, mode=str(outcome.session_mode)
         )
     status = Turn.Status.CANCELLED if outcome.was_cancelled else Turn.Status.COMPLETED

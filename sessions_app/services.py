@@ -186,11 +186,6 @@ def events_delete_from(*, session_id: str, min_offset: int) -> int:
     return deleted
 
 
-def session_mode_set(*, session_id: str, mode: str) -> int:
-    """Switch between the agent answering (auto) and a human answering (manual)."""
-    return Session.objects.filter(pk=session_id).update(mode=mode, updated_at=timezone.now())
-
-
 def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
     """Claim the turn that answers the customer message at `trigger_offset`.
 

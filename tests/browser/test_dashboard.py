@@ -191,3 +191,30 @@ def test_a_dropped_connection_resumes_from_the_last_offset_without_repeats(custo
     expect(timeline.locator(".message.customer .body").last).to_have_text("Are you still there?")
     expect(timeline.locator(".message")).to_have_count(3)
     assert len(sockets) >= 2
+
+
+def test_asking_for_a_human_puts_the_session_first_in_line_for_operators(customer, operator):
+    customer_says(customer, "Hi!")
+    expect(widget_messages(customer, "agent").first).to_contain_text("drink", timeout=30_000)
+    row = session_row(operator, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+
+    # The demo's handoff tool switches the session to manual; the list updates without a reload.
+    customer_says(customer, "I want to talk to a human please")
+    expect(widget_messages(customer, "agent").last).to_contain_text("colleague", timeout=30_000)
+    expect(row).to_have_class("waiting", timeout=10_000)
+    expect(row).to_contain_text("Waiting for a human")
+    first_row = operator.locator("#session-table tbody tr").first
+    expect(first_row).to_have_attribute("data-session-id", row.get_attribute("data-session-id"))
+
+    # While it waits, the agent stays silent.
+    customer_says(customer, "Hello? Anyone?")
+    expect(customer.locator("#parlant-widget .message.customer .body").last).to_have_text(
+        "Hello? Anyone?"
+    )
+    row.get_by_role("link").click()
+    expect(operator.locator("#mode")).to_have_text("Human answers")
+    expect(operator.locator("#timeline .message.customer .body").last).to_have_text(
+        "Hello? Anyone?"
+    )
+    expect(operator.locator("#timeline .message.ai_agent")).to_have_count(2)

@@ -3,7 +3,7 @@
 import pytest
 
 from sessions_app.models import Event, Session, Turn
-from sessions_app.services import customer_message_post, session_mode_set
+from sessions_app.services import customer_message_post, session_handoff
 from sessions_app.tasks import respond_to_session
 from tests.builders import make_agent, make_guideline, make_session
 
@@ -93,7 +93,7 @@ def test_a_late_delivery_for_an_older_message_is_a_no_op(
 def test_the_agent_stays_silent_in_manual_mode(
     greeting_session, django_capture_on_commit_callbacks
 ):
-    session_mode_set(session_id=greeting_session.id, mode=Session.Mode.MANUAL)
+    session_handoff(session_id=greeting_session.id, mode=Session.Mode.MANUAL)
     greeting_session.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         message = customer_message_post(session=greeting_session, message="Hi!")
