@@ -32,6 +32,7 @@ from behavior.models import (
     journey_tag_id,
 )
 from engine import types as engine_types
+from engine.tools import default_registry
 
 
 def _mode(value: str) -> engine_types.CompositionMode | None:
@@ -185,6 +186,21 @@ def to_capability(row: Capability) -> engine_types.Capability:
     )
 
 
+def _parameter_order(row: Tool) -> list[str]:
+    """Parameters in the order the function declares them.
+
+    PostgreSQL's jsonb sorts object keys (shortest first), so the stored dict has lost that
+    order; it decides which missing value the agent asks for first, so take it from the code.
+    """
+    registered = default_registry.get(row.id)
+    declared = [parameter.name for parameter in registered.parameters] if registered else []
+    return [
+        *(name for name in declared if name in row.parameters),
+        *(name for name in row.required if name not in declared and name in row.parameters),
+        *sorted(set(row.parameters) - set(declared) - set(row.required)),
+    ]
+
+
 def to_tool_spec(row: Tool) -> engine_types.ToolSpec:
     required = set(row.required)
     return engine_types.ToolSpec(
@@ -199,7 +215,8 @@ def to_tool_spec(row: Tool) -> engine_types.ToolSpec:
                 is_required=name in required,
                 examples=tuple(str(item) for item in spec.get("examples") or ()),
             )
-            for name, spec in row.parameters.items()
+            for name in _parameter_order(row)
+            for spec in (row.parameters[name],)
         ),
         is_consequential=row.is_consequential,
     )

@@ -709,7 +709,13 @@ class _Turn:
 
     async def _resolve_and_run_tools(self, decision: _Decision) -> None:
         active_journeys = {jid for jid, path in self.paths.items() if is_active(path)}
-        resolution = resolve(self.snapshot, self.matched_ids, active_journeys, self.scores)
+        resolution = resolve(
+            self.snapshot,
+            self.matched_ids,
+            active_journeys,
+            self.scores,
+            is_judged_by_model=not is_local(self.nlp),
+        )
         self.trace["relationships"].extend(resolution.effects)
         for journey_id in active_journeys - resolution.active_journey_ids:
             # Deprioritized: the journey does not move this turn.

@@ -90,13 +90,20 @@ def resolve(
     matched_ids: Sequence[str],
     active_journey_ids: Iterable[str],
     scores: Mapping[str, ConditionScore] | None = None,
+    *,
+    is_judged_by_model: bool = False,
 ) -> Resolution:
+    """Apply the relationships to the matched guidelines.
+
+    `is_judged_by_model`: the matches come from a language model's reading of the message,
+    which outranks word overlap when they disagree (see disambiguation).
+    """
     graph = RelationshipGraph(snapshot)
     order = list(dict.fromkeys(matched_ids))
     matched = set(order)
     journeys = set(active_journey_ids)
     resolution = Resolution(guideline_ids=[], active_journey_ids=journeys)
-    _disambiguate(graph, matched, order, scores or {}, resolution)
+    _disambiguate(graph, matched, order, scores or {}, resolution, is_judged_by_model)
     # Journey-scoped guidelines live only while their journey does.
     removed_for_good: set[tuple[str, str]] = set()
     for _ in range(MAX_ROUNDS):
@@ -223,6 +230,7 @@ def _disambiguate(
     order: list[str],
     scores: Mapping[str, ConditionScore],
     resolution: Resolution,
+    is_judged_by_model: bool,
 ) -> None:
     by_source: dict[str, list[Relationship]] = {}
     for relationship in graph.of_kind(RelationshipKind.DISAMBIGUATION):
@@ -237,6 +245,11 @@ def _disambiguate(
             for kind, entity_id in graph.sources(r.target)
             if kind == "guideline" and entity_id in graph.guidelines
         ]
+        matched_targets = [t for t in targets if t in matched]
+        if is_judged_by_model and len(matched_targets) == 1:
+            # A model picked exactly one target: its reading of the message outranks word
+            # overlap with the others, so there is nothing to ask.
+            continue
         # A target is plausible when matched, or when the latest message points at it at all:
         # an ambiguous message is exactly one that matches no single target well.
         plausible = [
@@ -254,9 +267,11 @@ def _disambiguate(
         )
         lead = scores.get(ranked[0], ConditionScore(ranked[0], 0, 0)).latest_score
         runner_up = scores.get(ranked[1], ConditionScore(ranked[1], 0, 0)).latest_score
-        if lead - runner_up >= DISAMBIGUATION_MARGIN:
+        if lead - runner_up >= DISAMBIGUATION_MARGIN and ranked[0] in matched:
             for other in ranked[1:]:
                 matched.discard(other)
+            for relationship in relationships:
+                _effect(resolution, relationship, "clear_lead", kept=ranked[0], dropped=ranked[1:])
             continue
         options = " or ".join(graph.guidelines[t].condition for t in ranked)
         clarification = Guideline(
