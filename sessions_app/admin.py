@@ -3,7 +3,7 @@ from django.db.models import Count
 from django.utils.html import format_html, format_html_join
 
 from sessions_app import services
-from sessions_app.explanations import explain_turn
+from sessions_app.explanations import explain_turn, names_for
 from sessions_app.models import ApiKey, Customer, Event, Session, Turn
 
 
@@ -39,7 +39,7 @@ class TurnInline(admin.TabularInline):
 
     @admin.display(description="Why the agent replied as it did")
     def explanation(self, turn: Turn) -> str:
-        return render_explanation(explain_turn(turn.trace))
+        return render_explanation(explain_turn(turn.trace, names_for([turn.trace])))
 
 
 def render_explanation(explanation: dict) -> str:
@@ -47,7 +47,7 @@ def render_explanation(explanation: dict) -> str:
     matched = format_html_join(
         "",
         "<li>{} <small>({})</small></li>",
-        ((item["id"], item["why"]) for item in explanation.get("matched_guidelines", [])),
+        ((item["guideline"], item["why"]) for item in explanation.get("matched_guidelines", [])),
     )
     tools = format_html_join(
         "",
@@ -61,7 +61,7 @@ def render_explanation(explanation: dict) -> str:
         "",
         "<li>journey {}: {} → {}</li>",
         (
-            (move["journey_id"], move["from"], move["to"])
+            (move["journey"], move["from"], move["to"])
             for move in explanation.get("journeys", [])
         ),
     )

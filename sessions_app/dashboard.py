@@ -16,6 +16,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from sessions_app.authentication import staff_roles
+from sessions_app.explanations import explain_turn, names_for
 from sessions_app.models import Session, Turn
 from sessions_app.permissions import Role
 from sessions_app.selectors import sessions_for_operator
@@ -56,7 +57,8 @@ def session_summary(session: Session) -> dict[str, Any]:
         "mode": session.mode,
         "held_by": display_name(session.held_by),
         "held_by_id": session.held_by_id,
-        "is_waiting": session.mode == Session.Mode.MANUAL and (
+        "is_waiting": session.mode == Session.Mode.MANUAL
+        and (
             session.held_by_id is None
             or getattr(session, "last_message_source", None) == "customer"
         ),
@@ -70,9 +72,13 @@ def session_summary(session: Session) -> dict[str, Any]:
 @operator_required
 @ensure_csrf_cookie
 def session_list_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "sessions_app/dashboard/list.html", {
-        "operator_name": display_name(request.user),
-    })
+    return render(
+        request,
+        "sessions_app/dashboard/list.html",
+        {
+            "operator_name": display_name(request.user),
+        },
+    )
 
 
 @require_GET
@@ -82,12 +88,16 @@ def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
     session = get_object_or_404(
         Session.objects.select_related("agent", "customer", "held_by"), pk=session_id
     )
-    return render(request, "sessions_app/dashboard/session.html", {
-        "session": session,
-        "summary": session_summary(session),
-        "operator_name": display_name(request.user),
-        "operator_id": request.user.pk,
-    })
+    return render(
+        request,
+        "sessions_app/dashboard/session.html",
+        {
+            "session": session,
+            "summary": session_summary(session),
+            "operator_name": display_name(request.user),
+            "operator_id": request.user.pk,
+        },
+    )
 
 
 @require_GET
@@ -113,9 +123,12 @@ def trace_json(request: HttpRequest, session_id: str, trace_id: str) -> JsonResp
     turn = Turn.objects.filter(session_id=session_id, trace_id=trace_id).first()
     if turn is None:
         return JsonResponse({"detail": "No explanation recorded for this reply."}, status=404)
-    return JsonResponse({
-        "trace_id": turn.trace_id,
-        "status": turn.status,
-        "trigger_offset": turn.trigger_offset,
-        "trace": turn.trace,
-    })
+    return JsonResponse(
+        {
+            "trace_id": turn.trace_id,
+            "status": turn.status,
+            "trigger_offset": turn.trigger_offset,
+            "explanation": explain_turn(turn.trace, names_for([turn.trace])),
+            "trace": turn.trace,
+        }
+    )

@@ -9,7 +9,11 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def explain_turn(trace: Mapping[str, Any]) -> dict[str, Any]:
+def explain_turn(
+    trace: Mapping[str, Any], names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The explanation of one turn; `names` maps guideline and journey ids to readable text."""
+    names = names or {}
     if not trace or "iterations" not in trace:
         return {"outcome": trace.get("reason") or trace.get("error") or "no trace", "steps": []}
     decisions = {
@@ -23,7 +27,11 @@ def explain_turn(trace: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "outcome": trace.get("outcome", ""),
         "matched_guidelines": [
-            {"id": match["id"], "why": match.get("rationale") or decisions.get(match["id"], "")}
+            {
+                "id": match["id"],
+                "guideline": names.get(match["id"], match["id"]),
+                "why": match.get("rationale") or decisions.get(match["id"], ""),
+            }
             for match in trace.get("matched", [])
         ],
         "guidelines_considered": considered,
@@ -34,6 +42,7 @@ def explain_turn(trace: Mapping[str, Any]) -> dict[str, Any]:
         "journeys": [
             {
                 "journey_id": move.get("journey_id"),
+                "journey": names.get(move.get("journey_id", ""), move.get("journey_id")),
                 "from": (move.get("path_before") or ["(not started)"])[-1],
                 "to": (move.get("path_after") or ["(not started)"])[-1],
             }
@@ -62,3 +71,21 @@ def explain_turn(trace: Mapping[str, Any]) -> dict[str, Any]:
         },
         "timing_ms": trace.get("timing", {}),
     }
+
+
+def names_for(traces: list[Mapping[str, Any]]) -> dict[str, str]:
+    """Readable text for the guidelines and journeys the traces mention, in two queries."""
+    from behavior.models import Guideline, Journey
+
+    guideline_ids = {m["id"] for trace in traces for m in trace.get("matched", [])}
+    journey_ids = {
+        move.get("journey_id")
+        for trace in traces
+        for move in trace.get("journeys", {}).get("moves", [])
+    }
+    names = {
+        row.id: f"When {row.condition}" + (f", then {row.action}" if row.action else "")
+        for row in Guideline.objects.filter(pk__in=guideline_ids).only("condition", "action")
+    }
+    names.update(Journey.objects.filter(pk__in=journey_ids).values_list("id", "title"))
+    return names

@@ -33,7 +33,7 @@ from sessions_app.broadcast import (
     session_group,
     wire_time,
 )
-from sessions_app.explanations import explain_turn
+from sessions_app.explanations import explain_turn, names_for
 from sessions_app.models import GUEST_CUSTOMER_ID, Customer, Event, Session, Turn
 from sessions_app.moderation import moderate_customer_message
 from sessions_app.permissions import (
@@ -121,7 +121,9 @@ class CustomerViewSet(viewsets.ModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         customer = services.customer_create(
-            name=data["name"], customer_id=data.get("id"), metadata=data.get("metadata"),
+            name=data["name"],
+            customer_id=data.get("id"),
+            metadata=data.get("metadata"),
             tag_ids=data.get("tags"),
         )
         return Response(CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
@@ -205,8 +207,10 @@ class SessionViewSet(viewsets.GenericViewSet):
             if principal.guest_id is None:
                 guest_token = issue_guest_token(guest_id)
         session = services.session_create(
-            agent=data["agent_id"], customer=customer,
-            title=data.get("title") or "", metadata=metadata,
+            agent=data["agent_id"],
+            customer=customer,
+            title=data.get("title") or "",
+            metadata=metadata,
             labels=data.get("labels"),
         )
         response = Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
@@ -303,9 +307,13 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
             # Before the engine can see it: a flagged message is kept, marked, and not followed.
             verdict = moderate_customer_message(message, mode=moderation)
             return services.customer_message_post(
-                session=session, message=message, participant=participant,
-                metadata=data.get("metadata"), source=Event.Source.CUSTOMER,
-                flagged=verdict.flagged, moderation_tags=list(verdict.tags),
+                session=session,
+                message=message,
+                participant=participant,
+                metadata=data.get("metadata"),
+                source=Event.Source.CUSTOMER,
+                flagged=verdict.flagged,
+                moderation_tags=list(verdict.tags),
             )
         if source == Event.Source.HUMAN_AGENT:
             if not message:
@@ -315,14 +323,19 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
                     "Missing 'participant' with 'display_name' for human agent message"
                 )
             return services.staff_message_post(
-                session=session, message=message, source=source, participant=participant,
+                session=session,
+                message=message,
+                source=source,
+                participant=participant,
                 metadata=data.get("metadata"),
             )
         if source == Event.Source.HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT:
             if not message:
                 raise UnprocessableEntity("Missing 'message' field for event")
             return services.staff_message_post(
-                session=session, message=message, source=source,
+                session=session,
+                message=message,
+                source=source,
                 participant={"id": session.agent_id, "display_name": session.agent.name},
                 metadata=data.get("metadata"),
             )
@@ -334,7 +347,10 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
         if not data.get("data"):
             raise UnprocessableEntity("Missing 'data' field for custom event")
         return services.event_append(
-            session_id=session.id, kind=kind, source=source, data=data["data"],
+            session_id=session.id,
+            kind=kind,
+            source=source,
+            data=data["data"],
             metadata=data.get("metadata"),
         )
     if kind == Event.Kind.STATUS:
@@ -344,8 +360,11 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
         if not isinstance(extra, dict):
             raise UnprocessableEntity('Status event "data" must be a JSON object')
         return services.event_append(
-            session_id=session.id, kind=kind, source=source,
-            data={"status": data["status"], "data": extra}, metadata=data.get("metadata"),
+            session_id=session.id,
+            kind=kind,
+            source=source,
+            data={"status": data["status"], "data": extra},
+            metadata=data.get("metadata"),
         )
     raise UnprocessableEntity("Only message, custom and status events can be added manually")
 
@@ -363,7 +382,10 @@ def _error(status_code: int, detail: str, errors: dict | None = None) -> JsonRes
 @sync_to_async
 def _matching_events(session_id: str, query: dict) -> list[dict]:
     events = events_since(
-        session_id, query["min_offset"], kinds=query.get("kinds"), source=query.get("source"),
+        session_id,
+        query["min_offset"],
+        kinds=query.get("kinds"),
+        source=query.get("source"),
         trace_id=query.get("trace_id") or query.get("correlation_id"),
     )
     payloads = [event_payload(event) for event in events]
@@ -529,7 +551,9 @@ class SessionEventViewSet(_EventsWrite):
         update.is_valid(raise_exception=True)
         metadata = update.validated_data.get("metadata", {})
         event = services.event_metadata_update(
-            session_id=session.id, event_id=event_id, set_values=metadata.get("set", {}),
+            session_id=session.id,
+            event_id=event_id,
+            set_values=metadata.get("set", {}),
             unset_keys=metadata.get("unset", []),
         )
         return Response(event_payload(event))
@@ -545,10 +569,12 @@ class SessionTurnViewSet(_EventsWrite):
         turns = session.turns.order_by("trigger_offset")
         if trace_id := request.query_params.get("trace_id"):
             turns = turns.filter(trace_id=trace_id)
-        return Response([turn_payload(turn) for turn in turns])
+        turns = list(turns)
+        names = names_for([turn.trace for turn in turns])
+        return Response([turn_payload(turn, names) for turn in turns])
 
 
-def turn_payload(turn: Turn) -> dict:
+def turn_payload(turn: Turn, names: dict[str, str]) -> dict:
     return {
         "id": turn.id,
         "trigger_offset": turn.trigger_offset,
@@ -556,6 +582,6 @@ def turn_payload(turn: Turn) -> dict:
         "status": turn.status,
         "creation_utc": wire_time(turn.created_at),
         "finished_utc": wire_time(turn.finished_at),
-        "explanation": explain_turn(turn.trace),
+        "explanation": explain_turn(turn.trace, names),
         "trace": turn.trace,
     }

@@ -113,6 +113,7 @@
     const replyInput = document.getElementById("reply-input");
     const explanation = document.getElementById("explanation");
     const explanationBody = document.getElementById("explanation-body");
+    const explanationSummary = document.getElementById("explanation-summary");
     const agentStatus = element("p", "agent-status");
     agentStatus.setAttribute("role", "status");
     timeline.after(agentStatus);
@@ -135,10 +136,37 @@
       explanationBody.textContent = "Loading…";
       try {
         const data = await getJson(root.dataset.traceUrlBase + encodeURIComponent(traceId));
+        explanationSummary.replaceChildren(...summaryOf(data.explanation));
         explanationBody.textContent = JSON.stringify(data.trace, null, 2);
       } catch (error) {
+        explanationSummary.replaceChildren();
         explanationBody.textContent = "No explanation recorded for this reply.";
       }
+    }
+
+    // The readable part of an explanation, built with textContent only.
+    function summaryOf(explained) {
+      const parts = [];
+      const section = (title, items) => {
+        if (!items.length) return;
+        parts.push(element("h3", "", title));
+        const list = element("ul");
+        items.forEach((text) => list.append(element("li", "", text)));
+        parts.push(list);
+      };
+      section("Guidelines followed", explained.matched_guidelines.map(
+        (match) => `${match.guideline}${match.why ? ` (${match.why})` : ""}`));
+      section("Journeys", explained.journeys.map(
+        (move) => `${move.journey}: ${move.from} → ${move.to}`));
+      section("Tools", explained.tool_calls.map((call) =>
+        `${call.tool_id}(${JSON.stringify(call.arguments)})` +
+        (call.skipped ? `: ${call.skipped}` : "")));
+      const llm = explained.llm;
+      parts.push(element("p", "hint",
+        `${explained.guidelines_considered} guideline(s) considered · ${llm.calls} LLM call(s) ` +
+        `in ${llm.rounds} round(s) · ${llm.prompt_tokens} prompt tokens · ` +
+        `composed as ${explained.composition.mode || "-"}`));
+      return parts;
     }
 
     function showEvent(event) {

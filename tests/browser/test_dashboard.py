@@ -77,6 +77,9 @@ def test_an_operator_takes_over_answers_live_and_hands_back(customer, operator):
     timeline.locator(".message.ai_agent .why").click()
     expect(operator.locator("#explanation-body")).not_to_have_text("Loading…")
     expect(operator.locator("#explanation")).to_be_visible()
+    expect(operator.locator("#explanation-summary")).to_contain_text(
+        "When the customer greets you, then offer a refreshing drink"
+    )
 
     operator.click("#take-over")
     expect(operator.locator("#mode")).to_have_text("Human answers")

@@ -57,6 +57,9 @@ def test_each_turn_explains_what_matched_and_why(api_client, django_capture_on_c
     explanation = turn["explanation"]
     assert [match["id"] for match in explanation["matched_guidelines"]] == [guideline.id]
     assert explanation["matched_guidelines"][0]["why"]
+    assert explanation["matched_guidelines"][0]["guideline"] == (
+        "When the customer greets you, then offer a refreshing drink"
+    )
     assert explanation["llm"]["calls"] >= 1
     reply = session.events.get(kind="message", source="ai_agent")
     by_trace = api_client.get(f"/sessions/{session.id}/turns?trace_id={reply.trace_id}").json()
