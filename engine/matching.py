@@ -14,7 +14,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from engine.text import EMBEDDING_DIMENSIONS, feature_groups, features, hashed_embedding
+from engine.text import (
+    EMBEDDING_DIMENSIONS,
+    affirmed,
+    feature_groups,
+    features,
+    hashed_embedding,
+)
 from engine.types import (
     Criticality,
     EventKind,
@@ -26,6 +32,21 @@ from engine.types import (
 # Weight of each earlier customer message relative to the one after it: the latest message
 # decides, but a topic raised two messages ago still counts for an ongoing conversation.
 HISTORY_DECAY = 0.45
+# A condition about what the customer has done so far ("has already provided their email") is
+# about the whole window, not mostly the latest message.
+STATE_CONDITION = re.compile(
+    r"\bhas\s+(?:already\s+)?(?:provided|given|shared|mentioned|told|stated|entered|"
+    r"confirmed|chosen|selected|said|explained|described)\b",
+    re.IGNORECASE,
+)
+# An answer that carries none of the agent's conditions ("next Tuesday, in the morning") goes on
+# with the topic before it, so earlier messages then weigh this much per step instead.
+CONTINUATION_DECAY = 0.8
+# The latest message "carries" a condition when its own score for it reaches this.
+CONTINUATION_CEILING = 0.3
+# Acts of speech are about the message they are in: a greeting two messages ago is not a
+# greeting now, while a loan mentioned two messages ago is still the topic.
+MOMENTARY_FEATURES = frozenset({"~greet", "~thank", "~farewell", "~agree", "~decline"})
 HISTORY_WINDOW = 6
 AGENT_MESSAGE_WEIGHT = 0.25  # conditions rarely hinge on what the agent said; a little context
 EMBEDDING_WEIGHT = 0.15
@@ -35,11 +56,12 @@ EVIDENCE_SATURATION = 3.0
 MIN_IDF_CORPUS = 20
 
 # Local decision thresholds on the combined score, chosen on tests/engine/test_matching_accuracy.py
-# (61 of 64 cases right at these settings): MEDIUM balances recall and precision, HIGH leans to
-# recall because missing it is costly, LOW needs a clear signal because it is only nice to have.
+# (241 of 259 cases right at MEDIUM: precision 0.93, recall 0.96): MEDIUM balances recall and
+# precision, HIGH leans to recall because missing it is costly, LOW needs a clear signal because
+# it is only nice to have.
 MATCH_THRESHOLDS: Mapping[Criticality, float] = {
     Criticality.HIGH: 0.45,
-    Criticality.MEDIUM: 0.51,
+    Criticality.MEDIUM: 0.52,
     Criticality.LOW: 0.65,
 }
 
@@ -112,10 +134,14 @@ class ConversationSignals:
     """Feature weights of the recent conversation; built once per turn."""
 
     weights: dict[str, float] = field(default_factory=dict)
+    # The same window with every message at full weight, and with continuation decay.
+    state_weights: dict[str, float] = field(default_factory=dict)
+    continuation_weights: dict[str, float] = field(default_factory=dict)
     latest: frozenset[str] = frozenset()
     latest_embedding: tuple[float, ...] = ()
     window_embedding: tuple[float, ...] = ()
     is_latest_a_question: bool = True
+    is_latest_an_information_question: bool = False
 
     @property
     def sparse_window_embedding(self) -> dict[int, float]:
@@ -127,23 +153,28 @@ class ConversationSignals:
     def build(
         cls, conversation: Conversation, synonyms: tuple[tuple[str, str], ...] = ()
     ) -> ConversationSignals:
-        weights: dict[str, float] = {}
-        customer = conversation.customer_messages[-HISTORY_WINDOW:]
-        weight = 1.0
-        for text in reversed(customer):
-            for feature in features(text, synonyms):
-                weights[feature] = max(weights.get(feature, 0.0), weight)
-            weight *= HISTORY_DECAY
-        if conversation.latest_agent_message:
-            for feature in features(conversation.latest_agent_message, synonyms):
-                weights[feature] = max(weights.get(feature, 0.0), AGENT_MESSAGE_WEIGHT)
+        # What the customer says they do not mean is no evidence for it.
+        customer = [affirmed(text) for text in conversation.customer_messages[-HISTORY_WINDOW:]]
+        agent_features = (
+            features(conversation.latest_agent_message, synonyms)
+            if conversation.latest_agent_message
+            else frozenset()
+        )
+        decayed = {
+            decay: _window_weights(customer, agent_features, decay, synonyms)
+            for decay in (HISTORY_DECAY, CONTINUATION_DECAY, 1.0)
+        }
+        weights = decayed[HISTORY_DECAY]
         latest_text = customer[-1] if customer else ""
         return cls(
             weights=weights,
+            state_weights=decayed[1.0],
+            continuation_weights=decayed[CONTINUATION_DECAY],
             latest=features(latest_text, synonyms),
             latest_embedding=hashed_embedding(latest_text) if latest_text else (),
             window_embedding=hashed_embedding(" ".join(customer[-2:])) if customer else (),
             is_latest_a_question=is_question(latest_text),
+            is_latest_an_information_question=bool(INFORMATION_QUESTION.search(latest_text)),
         )
 
 
@@ -160,6 +191,16 @@ class ConditionIndex:
         self.groups = {key: feature_groups(text, synonyms) for key, text in conditions.items()}
         self.expects_question = {
             key: bool(QUESTION_CONDITION.search(text)) for key, text in conditions.items()
+        }
+        self.is_about_state = {
+            key: bool(STATE_CONDITION.search(text)) for key, text in conditions.items()
+        }
+        self.expects_question_form = {
+            key: bool(QUESTION_FORM_CONDITION.search(text)) for key, text in conditions.items()
+        }
+        self.expects_request = {
+            key: not self.expects_question[key] and bool(REQUEST_CONDITION.search(text))
+            for key, text in conditions.items()
         }
         document_frequency: dict[str, int] = {}
         for groups in self.groups.values():
@@ -190,21 +231,33 @@ class ConditionIndex:
                 stored = hashed_embedding(text)
             self.embeddings[key] = _sparse(stored)
 
-    def score(self, key: str, signals: ConversationSignals) -> ConditionScore:
+    def score(
+        self, key: str, signals: ConversationSignals, *, is_continuation: bool = False
+    ) -> ConditionScore:
         groups = self.groups.get(key, ())
         if not groups:
             return ConditionScore(key=key, score=0.0, latest_score=0.0)
+        window = signals.weights
+        if self.is_about_state.get(key):
+            window = signals.state_weights
+        elif is_continuation:
+            window = signals.continuation_weights
         total = window_mass = latest_mass = 0.0
         shared: list[str] = []
+        is_contradicted = False
         for group in groups:
+            if not group & signals.latest and any(
+                signals.latest & CONTRASTS.get(feature, frozenset()) for feature in group
+            ):
+                is_contradicted = True
             weight = max(self.idf.get(feature, 1.0) for feature in group)
             total += weight
-            seen = max(signals.weights.get(feature, 0.0) for feature in group)
+            seen = max(window.get(feature, 0.0) for feature in group)
             window_mass += weight * seen
             if group & signals.latest:
                 latest_mass += weight
             if seen > 0:
-                shared.extend(sorted(f for f in group if signals.weights.get(f, 0.0) > 0))
+                shared.extend(sorted(f for f in group if window.get(f, 0.0) > 0))
         combined = _evidence(window_mass / total, window_mass)
         similarity = 0.0
         # Without any shared feature the condition stays below every threshold and floor, so the
@@ -216,8 +269,19 @@ class ConditionIndex:
         combined = (1.0 - EMBEDDING_WEIGHT) * combined + EMBEDDING_WEIGHT * similarity
         latest = _evidence(latest_mass / total, latest_mass)
         if self.expects_question.get(key) and not signals.is_latest_a_question:
-            combined *= NOT_A_QUESTION_FACTOR
-            latest *= NOT_A_QUESTION_FACTOR
+            factor = (
+                NOT_A_QUESTION_FORM_FACTOR
+                if self.expects_question_form.get(key)
+                else NOT_A_QUESTION_FACTOR
+            )
+            combined *= factor
+            latest *= factor
+        elif self.expects_request.get(key) and signals.is_latest_an_information_question:
+            combined *= INFORMATION_QUESTION_FACTOR
+            latest *= INFORMATION_QUESTION_FACTOR
+        if is_contradicted:
+            combined *= CONTRADICTED_FACTOR
+            latest *= CONTRADICTED_FACTOR
         return ConditionScore(
             key=key,
             score=round(combined, 4),
@@ -226,16 +290,50 @@ class ConditionIndex:
         )
 
     def score_all(self, signals: ConversationSignals) -> dict[str, ConditionScore]:
-        present = [feature for feature, weight in signals.weights.items() if weight > 0]
+        """Every condition's score; the inverted index skips those sharing nothing.
+
+        When the latest message carries no condition of its own, it is taken as a continuation
+        ("next Tuesday, in the morning" after "I need to fly to Chicago") and the conditions are
+        scored again with earlier messages weighing more.
+        """
+        scores = self._score_touched(signals, is_continuation=False)
+        if signals.latest and all(s.latest_score < CONTINUATION_CEILING for s in scores.values()):
+            scores = self._score_touched(signals, is_continuation=True)
+        return scores
+
+    def _score_touched(
+        self, signals: ConversationSignals, *, is_continuation: bool
+    ) -> dict[str, ConditionScore]:
         touched: set[str] = set()
-        for feature in (*present, *signals.latest):
+        # Every window feature is in state_weights (at full weight), whatever `window` is.
+        for feature in (*signals.state_weights, *signals.latest):
             touched |= self.keys_by_feature.get(feature, set())
         return {
-            key: self.score(key, signals)
+            key: self.score(key, signals, is_continuation=is_continuation)
             if key in touched
             else ConditionScore(key=key, score=0.0, latest_score=0.0)
             for key in self.groups
         }
+
+
+def _window_weights(
+    customer: Sequence[str],
+    agent_features: frozenset[str],
+    decay: float,
+    synonyms: tuple[tuple[str, str], ...],
+) -> dict[str, float]:
+    """Feature -> weight over the customer's recent messages, the latest at 1.0."""
+    weights: dict[str, float] = {}
+    weight = 1.0
+    for age, text in enumerate(reversed(customer)):
+        for feature in features(text, synonyms):
+            if age and feature in MOMENTARY_FEATURES:
+                continue
+            weights[feature] = max(weights.get(feature, 0.0), weight)
+        weight *= decay
+    for feature in agent_features:
+        weights[feature] = max(weights.get(feature, 0.0), AGENT_MESSAGE_WEIGHT)
+    return weights
 
 
 # "asks about / how / whether …" describes a question; "asks to speak with …" a request.
@@ -251,7 +349,56 @@ QUESTION_OPENERS = re.compile(
 )
 # A condition about the customer asking something fits a statement less well ("submit my loan
 # application" is not asking how long an application takes).
-NOT_A_QUESTION_FACTOR = 0.8
+NOT_A_QUESTION_FACTOR = 0.7
+# "asks about the balance" is about a topic, and "just my balance" raises it; "asks where their
+# order is" is about a question, and "my parcel is late!" is a complaint, not that question.
+QUESTION_FORM_CONDITION = re.compile(
+    r"\b(?:asks?|asking|inquires?|wonders?)\s+(?:how|what|whether|if|why|when|where|which|who)\b",
+    re.IGNORECASE,
+)
+NOT_A_QUESTION_FORM_FACTOR = 0.55
+# The reverse: a condition about wanting or doing something ("wants to submit an application",
+# "reports a lost card") fits a question asking for information about it less well ("how long
+# does an application take?", "what's your cancellation policy?"). "How do I …" and "can I …"
+# ask for the thing itself, so they do not count as information questions.
+REQUEST_CONDITION = re.compile(
+    r"\b(?:wants?|would like|wishes|asks?\s+(?:to|for)|requests?|needs?\s+to|tries\s+to|"
+    r"is\s+trying\s+to|reports?|disputes?|agrees?|declines?|accepts?)\b",
+    re.IGNORECASE,
+)
+INFORMATION_QUESTION = re.compile(
+    r"^\W*(?:(?:ok|okay|so|and|also|hi|hey|hello|but|well|sorry)\W+)*"
+    r"(?:what|what's|whats|which|when|when's|why|who|how\s+(?:long|much|many|often|soon|fast|far))"
+    r"\b",
+    re.IGNORECASE,
+)
+INFORMATION_QUESTION_FACTOR = 0.6
+
+# Opposite intents about the same thing: "cancel my appointment" shares the appointment with
+# "wants to book an appointment" but asks for the opposite. When the latest message carries the
+# opposite of a condition's feature and not the feature itself, the condition is contradicted.
+_OPPOSITES = (
+    ("~book", "~cancel"),
+    ("~change", "~cancel"),
+    ("open", "~close"),
+    ("upgrad", "downgrad"),
+    ("~agree", "~decline"),
+    ("~lost", "~damage"),
+    ("~buy", "~return"),
+    ("~buy", "~refund"),
+    ("~invite", "remov"),
+    ("~export", "import"),
+    ("~greet", "~farewell"),
+    ("deposit", "withdraw"),
+)
+CONTRASTS: Mapping[str, frozenset[str]] = {
+    feature: frozenset(
+        other for pair in _OPPOSITES if feature in pair for other in pair if other != feature
+    )
+    for pair in _OPPOSITES
+    for feature in pair
+}
+CONTRADICTED_FACTOR = 0.6
 
 
 def _sparse(vector: Sequence[float]) -> dict[int, float]:

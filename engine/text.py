@@ -227,6 +227,8 @@ STOPWORDS = frozenset(
 
 # Words that carry meaning on their own but that the stopword list above would drop, or that a
 # condition spells differently from a customer. Each maps to a concept feature ("~greet").
+# A word belongs to one concept only; the groups are ordinary customer-service vocabulary, not
+# any one agent's, so a paraphrase ("misplaced my card") meets its condition ("lost card").
 CONCEPT_LEXICON: Mapping[str, tuple[str, ...]] = {
     "~greet": (
         "hi",
@@ -243,8 +245,8 @@ CONCEPT_LEXICON: Mapping[str, tuple[str, ...]] = {
         "shalom",
         "bonjour",
     ),
-    "~farewell": ("bye", "goodbye", "farewell", "cya"),
-    "~thank": ("thank", "thanks", "thx", "grateful", "appreciate", "cheers"),
+    "~farewell": ("bye", "goodbye", "farewell", "cya", "byebye", "ciao"),
+    "~thank": ("thank", "thanks", "thx", "ty", "grateful", "appreciate", "appreciated", "cheers"),
     "~upset": (
         "upset",
         "angry",
@@ -262,11 +264,22 @@ CONCEPT_LEXICON: Mapping[str, tuple[str, ...]] = {
         "horrible",
         "worst",
         "disappointed",
+        "disappointing",
         "complain",
         "complaint",
         "outrageous",
         "unacceptable",
         "hate",
+        "useless",
+        "pathetic",
+        "forever",
+        "joke",
+        "nonsense",
+        "rubbish",
+        "incompetent",
+        "livid",
+        "complicated",
+        "confusing",
     ),
     "~human": (
         "human",
@@ -280,21 +293,105 @@ CONCEPT_LEXICON: Mapping[str, tuple[str, ...]] = {
     ),
     "~drink": ("drink", "beverage", "thirsty", "water", "juice", "soda", "coffee", "tea"),
     "~food": ("food", "hungry", "starving", "eat", "meal", "snack", "lunch", "dinner", "breakfast"),
-    "~abroad": ("foreign", "abroad", "international", "overseas"),
+    "~abroad": ("foreign", "abroad", "international", "overseas", "roaming"),
     "~ship": ("ship", "shipping", "shipment", "delivery", "deliver", "delivered"),
     "~speak": ("speak", "talk", "chat"),
-    "~change": ("change", "update", "modify", "edit", "amend"),
-    "~price": ("price", "cost", "costs", "fee", "fees", "charge", "charges", "expensive", "cheap"),
-    "~cancel": ("cancel", "cancellation", "terminate", "unsubscribe"),
-    "~refund": ("refund", "reimburse", "reimbursement", "moneyback"),
+    "~change": ("change", "update", "modify", "edit", "amend", "reschedule", "postpone"),
+    "~price": (
+        "price",
+        "pricing",
+        "cost",
+        "costs",
+        "fee",
+        "fees",
+        "charge",
+        "charges",
+        "expensive",
+        "cheap",
+    ),
+    "~cancel": (
+        "cancel",
+        "cancelled",
+        "canceled",
+        "cancelling",
+        "cancellation",
+        "terminate",
+        "unsubscribe",
+        "stop",
+    ),
+    "~submit": ("submit", "submission"),
+    "~return": ("return", "returns", "returning"),
+    "~refund": ("refund", "reimburse", "reimbursed", "reimbursement", "moneyback"),
     "~buy": ("buy", "purchase"),
     "~help": ("help", "assist", "assistance", "support"),
-    "~lost": ("lost", "lose", "stolen", "missing", "theft", "steal", "stole"),
-    "~agree": ("yes", "yeah", "yep", "sure", "ok", "okay", "confirm", "agree", "correct"),
+    "~lost": (
+        "lost",
+        "lose",
+        "stolen",
+        "missing",
+        "theft",
+        "steal",
+        "stole",
+        "misplaced",
+        "misplace",
+    ),
+    "~agree": ("yes", "yeah", "yep", "sure", "ok", "okay", "confirm", "agree", "accept", "correct"),
     "~decline": ("no", "nope", "decline", "refuse", "nah"),
+    "~balance": ("balance", "balances"),
+    "~damage": (
+        "damaged",
+        "damage",
+        "broken",
+        "cracked",
+        "crushed",
+        "shattered",
+        "dented",
+        "torn",
+        "defective",
+        "smashed",
+    ),
+    "~fail": ("error", "errors", "crash", "crashes", "crashed", "bug", "glitch", "fail", "failing"),
+    "~unable": ("cannot", "can't", "cant", "unable", "couldn't"),
+    "~discount": ("discount", "promo", "coupon", "voucher", "sale", "promotion"),
+    "~stock": ("stock", "available", "availability", "instock"),
+    "~internet": ("internet", "wifi", "broadband", "connection", "router", "modem"),
+    "~book": ("book", "booking", "reserve", "reservation", "schedule"),
+    "~appointment": ("appointment", "visit", "checkup", "consultation"),
+    "~flight": ("flight", "fly", "plane", "airline"),
+    "~baggage": ("bag", "bags", "baggage", "luggage", "suitcase", "carry"),
+    "~emergency": (
+        "emergency",
+        "unconscious",
+        "collapsed",
+        "bleeding",
+        "overdose",
+        "stroke",
+        "seizure",
+        "breathe",
+        "breathing",
+    ),
+    "~medication": ("medication", "medicine", "meds", "prescription", "drug", "drugs"),
+    "~refill": ("refill", "renew", "refills"),
+    "~login": ("login", "signin", "logon"),
+    "~export": ("export", "download"),
+    "~invite": ("invite", "add"),
+    "~teammate": ("colleague", "teammate", "coworker", "member", "employee"),
+    "~plan": ("plan", "tier"),
+    "~vehicle": ("vehicle", "car", "truck", "suv", "sedan", "van"),
+    "~maintenance": ("maintenance", "service", "repair", "servicing", "tune"),
+    "~finance": ("financing", "finance", "lease", "installment", "installments"),
+    "~loan": ("loan", "loans", "borrow", "lend", "lending"),
+    "~transfer": ("transfer", "wire", "send"),
+    "~close": ("close", "shut"),
+    "~email": ("email",),
+    "~number": ("number", "digits"),
+    "~order": ("order", "package", "parcel"),
+    "~offer": ("offer", "offered", "proposal"),
 }
 
-# Multi-word expressions of a concept, matched on whole words.
+# Multi-word expressions of a concept, matched on whole words. A phrase stands in for its words,
+# so "log in" is the ~login concept and not the bare word "log" ("log out" is something else).
+# Longer phrases are tried first.
 CONCEPT_PHRASES: Mapping[str, str] = {
     "good morning": "~greet",
     "good afternoon": "~greet",
@@ -302,10 +399,93 @@ CONCEPT_PHRASES: Mapping[str, str] = {
     "good day": "~greet",
     "money back": "~refund",
     "see you": "~farewell",
+    "see ya": "~farewell",
+    "take care": "~farewell",
+    "have a nice day": "~farewell",
+    "have a good day": "~farewell",
+    "have a great day": "~farewell",
+    "talk to you later": "~farewell",
+    "talk to you soon": "~farewell",
+    "that's all": "~farewell",
+    "that is all": "~farewell",
     "real person": "~human",
     "live agent": "~human",
+    "an agent": "~human",
+    "a real agent": "~human",
     "speak to someone": "~human",
     "talk to someone": "~human",
+    "thank you": "~thank",
+    "no thanks": "~decline",
+    "no thank you": "~decline",
+    "fed up": "~upset",
+    "sick of": "~upset",
+    "tired of": "~upset",
+    "waste of time": "~upset",
+    "can't find": "~lost",
+    "cannot find": "~lost",
+    "can't locate": "~lost",
+    "how much money": "~balance",
+    "money do i have": "~balance",
+    "how much is left": "~balance",
+    "how much do i have": "~balance",
+    "how much is": "~price",
+    "how much are": "~price",
+    "how much does": "~price",
+    "how much do": "~price",
+    "doesn't work": "~fail",
+    "does not work": "~fail",
+    "not working": "~fail",
+    "isn't working": "~fail",
+    "won't work": "~fail",
+    "stopped working": "~fail",
+    "keeps failing": "~fail",
+    "in stock": "~stock",
+    "out of stock": "~stock",
+    "promo code": "~discount",
+    "coupon code": "~discount",
+    "log in": "~login",
+    "log on": "~login",
+    "sign in": "~login",
+    "sign on": "~login",
+    "wi fi": "~internet",
+    "is down": "~fail",
+    "keeps dropping": "~fail",
+    "see a doctor": "~appointment",
+    "see the doctor": "~appointment",
+    "see a dentist": "~appointment",
+    "see a specialist": "~appointment",
+    "see a dermatologist": "~appointment",
+    "chest pain": "~emergency",
+    "heart attack": "~emergency",
+    "can't breathe": "~emergency",
+    "oil change": "~maintenance",
+    "tune up": "~maintenance",
+    "pay monthly": "~finance",
+    "monthly payments": "~finance",
+    "payment plan": "~finance",
+    "team member": "~teammate",
+    "send in": "~submit",
+    "hand in": "~submit",
+    "send back": "~return",
+    "send it back": "~return",
+    "send them back": "~return",
+    "send these back": "~return",
+    "different time": "~change",
+    "another time": "~change",
+    "another day": "~change",
+    "later date": "~change",
+    "shut down": "~close",
+    "would you like": "~offer",
+    "would you like me to": "~offer",
+    "do you want me to": "~offer",
+    "shall i": "~offer",
+    "e mail": "~email",
+    "end my": "~cancel",
+    "customer service": "~help",
+    "connect me": "~speak",
+    "put me through": "~speak",
+    "someone i can": "~human",
+    "a person": "~human",
 }
 
 # Suffixes tried in order; each keeps a stem of at least the given length.
@@ -351,6 +531,51 @@ def _build_concept_index() -> dict[str, str]:
 
 CONCEPT_INDEX = _build_concept_index()
 
+# Phrases first by length, so "how much money" wins over "how much is" where both could apply.
+_PHRASE_PATTERN = re.compile(
+    r"(?<!\S)("
+    + "|".join(re.escape(phrase) for phrase in sorted(CONCEPT_PHRASES, key=len, reverse=True))
+    + r")(?!\S)"
+)
+# Expressions with a gap: "send these shoes back" is a return, whatever is sent.
+CONCEPT_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?<!\S)send(?:ing)?((?: [a-z0-9']+){1,3}) back(?!\S)"), r"~return\1"),
+)
+# What a customer says they do *not* mean: "I don't want a loan, just my balance", "not the ATM
+# limit, the card limit", "no thanks". The span runs to the next clause boundary or to a word that
+# turns back to what they do mean. "not" alone counts only before a determiner, because "not
+# working" or "can't log in" is exactly what the customer means.
+_NEGATED_SPAN = re.compile(
+    r"\b(?:(?:do|does|did|would|will)\s+not|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t)\s+"
+    r"(?:really\s+)?(?:want|need|wish|mean|care)\b(?:\s+(?:to|about|for))?"
+    r"|\bnot\s+(?=(?:the|a|an|my|your|about|for|any)\b)"
+    r"|\bnever\s?mind\b(?:\s+(?:about|the|my))?"
+)
+_SPAN_END = re.compile(r"[,.;:!?]|\b(?:just|but|only|instead|rather|i|i'm|i'd|please|actually)\b")
+
+
+def affirmed(text: str) -> str:
+    """`text` without the spans the customer negates, for matching what they do want."""
+    lowered = text.lower().replace("\u2019", "'")
+    if not _NEGATED_SPAN.search(lowered):
+        return text
+    kept: list[str] = []
+    position = 0
+    for match in _NEGATED_SPAN.finditer(lowered):
+        if match.start() < position:
+            continue
+        kept.append(lowered[position : match.start()])
+        end = _SPAN_END.search(lowered, match.end())
+        position = end.start() if end else len(lowered)
+    kept.append(lowered[position:])
+    return " ".join(kept)
+
+
+# Values a customer gives rather than words: an e-mail address, a long number (an order,
+# account or phone number; four digits starting 19/20 are more likely a year).
+_EMAIL_ADDRESS = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_LONG_NUMBER = re.compile(r"\b(?:\d{5,}|(?!19|20)\d{4})\b")
+
 
 def words(text: str) -> list[str]:
     return WORD_PATTERN.findall(text.lower().replace("\u2019", "'"))
@@ -359,6 +584,27 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> list[str]:
     """Stemmed words that carry meaning (stopwords and one-letter tokens dropped)."""
     return [stem(word) for word in words(text) if len(word) > 1 and word not in STOPWORDS]
+
+
+def _concept_tokens(tokens: list[str]) -> list[str]:
+    """Tokens with concept phrases replaced by their concept ("log in" → "~login")."""
+    joined = " ".join(tokens)
+    for pattern, concept in CONCEPT_PATTERNS:
+        joined = pattern.sub(concept, joined)
+    joined = _PHRASE_PATTERN.sub(lambda match: CONCEPT_PHRASES[match.group(1)], joined)
+    return joined.split()
+
+
+def _token_feature(token: str, mapping: Mapping[str, str]) -> str | None:
+    if token.startswith("~"):
+        return token
+    stemmed = stem(token)
+    concept = CONCEPT_INDEX.get(token) or CONCEPT_INDEX.get(stemmed)
+    if concept:
+        return concept
+    if len(token) > 1 and token not in STOPWORDS:
+        return mapping.get(token) or mapping.get(stemmed) or stemmed
+    return None
 
 
 def features(text: str, synonyms: tuple[tuple[str, str], ...] = ()) -> frozenset[str]:
@@ -377,18 +623,16 @@ def _features(text: str, synonyms: tuple[tuple[str, str], ...]) -> frozenset[str
     mapping = dict(synonyms)
     found: set[str] = set()
     tokens = words(text)
-    for word in tokens:
-        stemmed = stem(word)
-        concept = CONCEPT_INDEX.get(word) or CONCEPT_INDEX.get(stemmed)
-        if concept:
-            found.add(concept)
-        elif len(word) > 1 and word not in STOPWORDS:
-            found.add(mapping.get(word) or mapping.get(stemmed) or stemmed)
-    padded = " " + " ".join(tokens) + " "
-    for phrase, concept in CONCEPT_PHRASES.items():
-        if f" {phrase} " in padded:
-            found.add(concept)
+    for token in _concept_tokens(tokens):
+        feature = _token_feature(token, mapping)
+        if feature:
+            found.add(feature)
+    if "@" in text and _EMAIL_ADDRESS.search(text):
+        found.add("~email")
+    if _LONG_NUMBER.search(text):
+        found.add("~number")
     if mapping:
+        padded = " " + " ".join(tokens) + " "
         for phrase, canonical in synonyms:
             if " " in phrase and f" {phrase} " in padded:
                 found.add(canonical)
@@ -408,23 +652,23 @@ def feature_groups(
 
 @lru_cache(maxsize=65536)
 def _feature_groups(text: str, synonyms: tuple[tuple[str, str], ...]) -> tuple[frozenset[str], ...]:
-    tokens = words(text)
-    per_token = [_features(token, synonyms) for token in tokens]
+    mapping = dict(synonyms)
     groups: list[set[str]] = []
     join_next = False
-    for token, found in zip(tokens, per_token, strict=True):
+    for token in _concept_tokens(words(text)):
         if token == "or":
             join_next = bool(groups)
             continue
-        if not found:
+        feature = _token_feature(token, mapping)
+        if not feature:
             continue
         if join_next:
-            groups[-1] |= found
+            groups[-1].add(feature)
         else:
-            groups.append(set(found))
+            groups.append({feature})
         join_next = False
     grouped = set().union(*groups) if groups else set()
-    # Phrase-level features (multi-word synonyms, concept phrases) stand alone.
+    # Phrase-level features (multi-word synonyms) stand alone.
     for extra in _features(text, synonyms) - grouped:
         groups.append({extra})
     merged: list[frozenset[str]] = []

@@ -77,6 +77,9 @@ def names_for(traces: list[Mapping[str, Any]]) -> dict[str, str]:
     """Readable text for the guidelines and journeys the traces mention, in two queries."""
     from behavior.models import Guideline, Journey
 
+    # Traces of failed or cancelled turns (and older formats) lack these parts: skip what is
+    # not shaped as expected rather than fail the page that shows them.
+    traces = [trace for trace in traces if "iterations" in trace]
     guideline_ids = {m["id"] for trace in traces for m in trace.get("matched", [])}
     journey_ids = {
         move.get("journey_id")
