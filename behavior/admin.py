@@ -162,6 +162,20 @@ class TagKindListFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ScopedAdmin(HistoryAdmin):
+    """Admin of an entity scoped by tags: its "Applies to" column, scope filters, tag picker."""
+
+    list_filter = (ScopeListFilter, UntaggedListFilter, "tags")
+    filter_horizontal = ("tags",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tags")
+
+    @admin.display(description="Applies to")
+    def scope(self, entity) -> str:
+        return _tag_links(entity)
+
+
 @admin.register(Tag)
 class TagAdmin(HistoryAdmin):
     form = TagAdminForm
@@ -438,12 +452,11 @@ class IncomingRelationshipInline(admin.TabularInline):
 
 
 @admin.register(Guideline)
-class GuidelineAdmin(HistoryAdmin):
+class GuidelineAdmin(ScopedAdmin):
     form = GuidelineAdminForm
     list_display = ("condition", "action", "scope", "criticality", "enabled", "updated_at")
     list_filter = (ScopeListFilter, UntaggedListFilter, "enabled", "criticality", "tools", "tags")
     search_fields = ("condition", "action", "description", "id")
-    filter_horizontal = ("tags",)
     readonly_fields = ("id", "is_indexed", "created_at", "updated_at")
     inlines = [GuidelineToolInline, OutgoingRelationshipInline, IncomingRelationshipInline]
     fieldsets = (
@@ -468,13 +481,6 @@ class GuidelineAdmin(HistoryAdmin):
             {"fields": ("id", "is_indexed", "created_at", "updated_at"), "classes": ("collapse",)},
         ),
     )
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
-
-    @admin.display(description="Applies to")
-    def scope(self, guideline: Guideline) -> str:
-        return _tag_links(guideline)
 
     @admin.display(description="Condition embedded", boolean=True)
     def is_indexed(self, guideline: Guideline) -> bool:
@@ -589,11 +595,9 @@ class JourneyTransitionInline(admin.TabularInline):
 
 
 @admin.register(Journey)
-class JourneyAdmin(HistoryAdmin):
+class JourneyAdmin(ScopedAdmin):
     list_display = ("title", "scope", "state_count", "priority", "updated_at")
-    list_filter = (ScopeListFilter, UntaggedListFilter, "tags")
     search_fields = ("title", "description", "id")
-    filter_horizontal = ("tags",)
     autocomplete_fields = ("conditions",)
     readonly_fields = ("id", "diagram", "problems", "scoped_guidelines", "created_at", "updated_at")
     inlines = [JourneyStateInline, JourneyTransitionInline]
@@ -609,15 +613,10 @@ class JourneyAdmin(HistoryAdmin):
         return (
             super()
             .get_queryset(request)
-            .prefetch_related("tags")
             .annotate(
                 state_total=Count("states", filter=Q(states__kind__in=["chat", "tool", "fork"]))
             )
         )
-
-    @admin.display(description="Applies to")
-    def scope(self, journey: Journey) -> str:
-        return _tag_links(journey)
 
     @admin.display(description="States", ordering="state_total")
     def state_count(self, journey: Journey) -> int:
@@ -689,24 +688,15 @@ class JourneyAdmin(HistoryAdmin):
 
 
 @admin.register(GlossaryTerm)
-class GlossaryTermAdmin(HistoryAdmin):
+class GlossaryTermAdmin(ScopedAdmin):
     form = GlossaryTermAdminForm
     list_display = ("name", "description", "synonym_list", "scope", "updated_at")
-    list_filter = (ScopeListFilter, UntaggedListFilter, "tags")
     search_fields = ("name", "description", "synonyms", "id")
-    filter_horizontal = ("tags",)
     readonly_fields = ("id", "created_at", "updated_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
 
     @admin.display(description="Synonyms")
     def synonym_list(self, term: GlossaryTerm) -> str:
         return ", ".join(term.synonyms)
-
-    @admin.display(description="Applies to")
-    def scope(self, term: GlossaryTerm) -> str:
-        return _tag_links(term)
 
 
 class ContextVariableValueInline(admin.TabularInline):
@@ -719,28 +709,17 @@ class ContextVariableValueInline(admin.TabularInline):
 
 
 @admin.register(ContextVariable)
-class ContextVariableAdmin(HistoryAdmin):
+class ContextVariableAdmin(ScopedAdmin):
     form = ContextVariableAdminForm
     list_display = ("name", "description", "tool", "freshness_rules", "scope", "value_count")
-    list_filter = (ScopeListFilter, UntaggedListFilter, "tags")
     list_select_related = ("tool",)
     search_fields = ("name", "description", "id")
-    filter_horizontal = ("tags",)
     autocomplete_fields = ("tool",)
     readonly_fields = ("id", "created_at", "updated_at")
     inlines = [ContextVariableValueInline]
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .prefetch_related("tags")
-            .annotate(value_total=Count("values"))
-        )
-
-    @admin.display(description="Applies to")
-    def scope(self, variable: ContextVariable) -> str:
-        return _tag_links(variable)
+        return super().get_queryset(request).annotate(value_total=Count("values"))
 
     @admin.display(description="Values", ordering="value_total")
     def value_count(self, variable: ContextVariable) -> int:
@@ -748,38 +727,20 @@ class ContextVariableAdmin(HistoryAdmin):
 
 
 @admin.register(CannedResponse)
-class CannedResponseAdmin(HistoryAdmin):
+class CannedResponseAdmin(ScopedAdmin):
     form = CannedResponseAdminForm
     list_display = ("value", "signal_list", "scope", "updated_at")
-    list_filter = (ScopeListFilter, UntaggedListFilter, "tags")
     search_fields = ("value", "signals", "id")
-    filter_horizontal = ("tags",)
     readonly_fields = ("id", "created_at", "updated_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
 
     @admin.display(description="Signals")
     def signal_list(self, canned: CannedResponse) -> str:
         return "; ".join(canned.signals)
 
-    @admin.display(description="Applies to")
-    def scope(self, canned: CannedResponse) -> str:
-        return _tag_links(canned)
-
 
 @admin.register(Capability)
-class CapabilityAdmin(HistoryAdmin):
+class CapabilityAdmin(ScopedAdmin):
     form = CapabilityAdminForm
     list_display = ("title", "description", "scope", "updated_at")
-    list_filter = (ScopeListFilter, UntaggedListFilter, "tags")
     search_fields = ("title", "description", "id")
-    filter_horizontal = ("tags",)
     readonly_fields = ("id", "created_at", "updated_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("tags")
-
-    @admin.display(description="Applies to")
-    def scope(self, capability: Capability) -> str:
-        return _tag_links(capability)
