@@ -171,3 +171,12 @@ def test_a_body_over_the_upload_limit_answers_413_in_json(api_client, settings):
     assert response.status_code == 413
     assert "1000" in response.json()["detail"]
     assert not Event.objects.filter(session=session).exists()
+
+
+def test_sessions_are_filtered_by_every_label_given(api_client):
+    vip = make_session(labels=["vip", "loan"])
+    make_session(labels=["vip"])
+    make_session(labels=[])
+    response = api_client.get("/sessions?labels=vip&labels=loan")
+    assert [session["id"] for session in response.json()] == [vip.id]
+    assert len(api_client.get("/sessions?labels=vip").json()) == 2
