@@ -52,12 +52,6 @@ class UnprocessableEntity(exceptions.APIException):
     default_code = "unprocessable"
 
 
-class GatewayTimeout(exceptions.APIException):
-    status_code = status.HTTP_504_GATEWAY_TIMEOUT
-    default_detail = "Request timed out"
-    default_code = "timeout"
-
-
 def bad_request(request, exception: Exception | None = None):
     """Django's 400 handler: JSON for API clients, with 413 for bodies over the upload limit.
 

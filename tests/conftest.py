@@ -1,4 +1,3 @@
-import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -6,11 +5,10 @@ import pytest
 from tests.support.live_stack import live_stack
 from tests.support.scripted_openai import scripted_openai  # noqa: F401  (fixture)
 
-IS_DISTRIBUTED = bool(os.environ.get("REDIS_URL"))
-
-
 if TYPE_CHECKING:
     from rest_framework.test import APIClient
+
+    from tests.support.live_stack import LiveStack
 
 
 @pytest.fixture
@@ -23,7 +21,7 @@ def api_client() -> "APIClient":
 
 
 @pytest.fixture(scope="session")
-def product() -> "LiveStack":  # noqa: F821
+def product() -> "LiveStack":
     """The product running in real processes (Daphne; with REDIS_URL also a Celery worker)."""
     with live_stack() as stack:
         yield stack
