@@ -180,11 +180,26 @@ LOGIN_URL = "admin:login"
 
 # --- Real-time delivery -----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# channels_redis' blocking pop (5 s) plus room for a slow network; a dead Redis is still noticed.
+CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS = 15
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "parlant")},
+            "CONFIG": {
+                # channels_redis waits for a message with a server-side blocking pop of up to
+                # 5 s, but the redis client's default socket timeout is also 5 s, so an idle
+                # reader timed out on the client first and idle long-polls, WebSockets and
+                # dashboards died after 5 s. The read timeout must outlast the blocking pop.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_SECONDS,
+                        "socket_connect_timeout": 5,
+                    }
+                ],
+                "prefix": env_str("CHANNELS_PREFIX", "parlant"),
+            },
         }
     }
 else:
@@ -217,9 +232,35 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 120)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 150)
+# A turn must survive the death of its worker (sessions_app/sweeper.py has the rest):
+# - acks_late: the message is acknowledged when the turn ends, not when it starts, so a worker
+#   killed mid-turn leaves it unacknowledged and the broker hands it out again;
+# - reject_on_worker_lost: a pool child killed alone (OOM, hard time limit) requeues its message
+#   instead of acknowledging it as failed; the turn's attempt count stops a turn that kills
+#   every worker from looping for ever;
+# - visibility_timeout: Redis redelivers an unacknowledged message only after this long, so it
+#   must exceed the longest turn (the hard time limit) or live turns would be handed out twice;
+#   the faster recovery from a dead worker is the lease sweep, not this timeout;
+# - prefetch 1: a worker reserves only what it runs, so its death strands no queued turns and
+#   a slow turn does not hold back others that an idle worker could take.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# A worker renews its turn's lease every third of this while the engine runs; a turn whose lease
+# lapsed is taken over. Long enough that a busy database does not cost a live turn its lease,
+# short enough that a customer whose worker died waits seconds, not minutes.
+PARLANT_TURN_LEASE_SECONDS = env_int("PARLANT_TURN_LEASE_SECONDS", 20)
+# Workers that may die on one turn before it is given up with an error status event.
+PARLANT_TURN_MAX_ATTEMPTS = env_int("PARLANT_TURN_MAX_ATTEMPTS", 3)
+# How often each Celery worker looks for hand-overs that went missing and lapsed leases.
+PARLANT_TURN_SWEEP_SECONDS = env_int("PARLANT_TURN_SWEEP_SECONDS", 5)
+# How long a requested turn may wait unclaimed (in a queue behind others) before it is sent
+# again; re-sending too early only costs a no-op task, too late costs the customer the wait.
+PARLANT_TURN_HANDOVER_GRACE_SECONDS = env_int("PARLANT_TURN_HANDOVER_GRACE_SECONDS", 30)
 
 # --- NLP --------------------------------------------------------------------------------------
 # "local", "openai", or the dotted path of a custom class implementing engine.ports.NLPService.

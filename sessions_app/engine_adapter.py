@@ -4,10 +4,11 @@ This is the only place where the ORM meets the engine; nothing but frozen engine
 data crosses over.
 """
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -29,6 +30,7 @@ from sessions_app.services import (
     session_handoff,
     turn_finish,
 )
+from sessions_app.turn_leases import TurnLeaseLost, turn_lease_renew, turn_reply_append
 
 logger = logging.getLogger(__name__)
 
@@ -36,15 +38,36 @@ FLAGGED_MESSAGE_STAND_IN = "(This message was withheld by moderation.)"
 
 
 class TurnEventSink:
-    """Appends the turn's events; refuses the reply once the customer has written again."""
+    """Appends the turn's events; refuses the reply once the customer has written again, or
+    once another worker has taken the turn over (with `turn_id` and `attempt`)."""
 
-    def __init__(self, *, session_id: str, trace_id: str, trigger_offset: int) -> None:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        trace_id: str,
+        trigger_offset: int,
+        turn_id: str | None = None,
+        attempt: int = 1,
+    ) -> None:
         self.session_id = session_id
         self.trace_id = trace_id
         self.trigger_offset = trigger_offset
+        self.turn_id = turn_id
+        self.attempt = attempt
 
     async def emit(self, event: engine_types.NewEvent) -> int:
         is_reply = event.kind == engine_types.EventKind.MESSAGE
+        if is_reply and self.turn_id is not None:
+            reply = await sync_to_async(turn_reply_append)(
+                turn_id=self.turn_id,
+                attempt=self.attempt,
+                session_id=self.session_id,
+                trace_id=self.trace_id,
+                trigger_offset=self.trigger_offset,
+                data=dict(event.data),
+            )
+            return reply.offset
         stored = await sync_to_async(event_append)(
             session_id=self.session_id,
             kind=str(event.kind),
@@ -206,18 +229,24 @@ async def run_turn(*, turn: Turn) -> None:
     """Run the engine for one claimed turn and persist what it leaves behind."""
     turn_input = await sync_to_async(load_turn_input)(turn.session_id, turn.trace_id)
     sink = TurnEventSink(
-        session_id=turn.session_id, trace_id=turn.trace_id, trigger_offset=turn.trigger_offset
+        session_id=turn.session_id,
+        trace_id=turn.trace_id,
+        trigger_offset=turn.trigger_offset,
+        turn_id=turn.id,
+        attempt=turn.attempts,
     )
     cancellation = NewerCustomerMessage(
         session_id=turn.session_id, trigger_offset=turn.trigger_offset
     )
+    finish = partial(sync_to_async(turn_finish), turn_id=turn.id, attempt=turn.attempts)
+    lease = asyncio.create_task(keep_lease(turn))
     try:
         agent_engine = engine(is_llm_free=turn_input.snapshot.agent.is_llm_free)
         outcome = await agent_engine.process_turn(turn_input, sink, cancellation)
+    except TurnLeaseLost:
+        return  # the turn is another worker's now; its status is that worker's to write
     except StaleTurn:
-        await sync_to_async(turn_finish)(
-            turn_id=turn.id, status=Turn.Status.CANCELLED, trace={"reason": "newer message"}
-        )
+        await finish(status=Turn.Status.CANCELLED, trace={"reason": "newer message"})
         return
     except Exception as error:
         logger.exception("turn failed", extra={"session_id": turn.session_id})
@@ -228,10 +257,10 @@ async def run_turn(*, turn: Turn) -> None:
                 data={"status": "error", "data": {"exception": type(error).__name__}},
             )
         )
-        await sync_to_async(turn_finish)(
-            turn_id=turn.id, status=Turn.Status.FAILED, trace={"error": repr(error)}
-        )
+        await finish(status=Turn.Status.FAILED, trace={"error": repr(error)})
         return
+    finally:
+        lease.cancel()
     await sync_to_async(session_agent_state_save)(
         session_id=turn.session_id, agent_state=from_agent_state(outcome.state)
     )
@@ -245,4 +274,17 @@ async def run_turn(*, turn: Turn) -> None:
             session_id=turn.session_id, mode=str(outcome.session_mode)
         )
     status = Turn.Status.CANCELLED if outcome.was_cancelled else Turn.Status.COMPLETED
-    await sync_to_async(turn_finish)(turn_id=turn.id, status=status, trace=dict(outcome.trace))
+    await finish(status=status, trace=dict(outcome.trace))
+
+
+async def keep_lease(turn: Turn) -> None:
+    """Renew the turn's lease while the engine runs, three times per lease period."""
+    interval = settings.PARLANT_TURN_LEASE_SECONDS / 3
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if not await sync_to_async(turn_lease_renew)(turn_id=turn.id, attempt=turn.attempts):
+                return
+        except Exception:
+            # A failed renewal is retried at the next beat; only a lapsed lease costs the turn.
+            logger.warning("turn lease renewal failed", exc_info=True)

@@ -43,6 +43,11 @@ class Session(models.Model):
     next_offset = models.PositiveIntegerField(default=0, editable=False)
     # Offset of the customer message the latest claimed turn answers; -1 before the first turn.
     claimed_offset = models.IntegerField(default=-1, editable=False)
+    # The durable hand-over from a stored customer message to a turn: written in the message's
+    # transaction, so a turn whose task was never queued (broker down) or was lost is still found
+    # by the sweeper (sessions_app/sweeper.py) while requested_offset > claimed_offset.
+    requested_offset = models.IntegerField(default=-1, editable=False)
+    turn_requested_at = models.DateTimeField(null=True, blank=True, editable=False)
     agent_state = models.JSONField(default=dict, blank=True, editable=False)
     held_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True,
@@ -54,7 +59,14 @@ class Session(models.Model):
 
     class Meta:
         ordering = ["-created_at", "id"]
-        indexes = [models.Index(fields=["agent", "customer"], name="sessions_session_agent_cust")]
+        indexes = [
+            models.Index(fields=["agent", "customer"], name="sessions_session_agent_cust"),
+            models.Index(
+                fields=["turn_requested_at"],
+                condition=models.Q(turn_requested_at__isnull=False),
+                name="sessions_session_turn_request",
+            ),
+        ]
         permissions = [
             ("operate_session", "Can take over and answer sessions (the operator role)"),
         ]
@@ -120,6 +132,11 @@ class Turn(models.Model):
     trace_id = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     trace = models.JSONField(default=dict, blank=True)
+    # A running turn belongs to its worker only while the worker keeps renewing this lease; once
+    # it lapses (the worker died), a redelivered or re-sent task takes the turn over.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How many workers have started this turn; a turn that keeps killing its workers is given up.
+    attempts = models.PositiveSmallIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -128,6 +145,13 @@ class Turn(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["session", "trigger_offset"], name="sessions_turn_unique_trigger"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["lease_expires_at"],
+                condition=models.Q(status="running"),
+                name="sessions_turn_running_lease",
             )
         ]
 

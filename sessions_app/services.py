@@ -1,10 +1,12 @@
 """Writes for customers, sessions and events: views, admin, tasks and the engine call these."""
 
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from behavior.models import Agent, Tag
@@ -153,6 +155,11 @@ def customer_message_post(
             metadata=metadata,
         )
         if session.mode == Session.Mode.AUTO:
+            # The durable half of the hand-over, in the message's own transaction: should the
+            # task below never reach a worker, the sweeper still finds this request.
+            Session.objects.filter(pk=session.id).update(
+                requested_offset=event.offset, turn_requested_at=timezone.now()
+            )
             send_on_commit(respond_to_session_task, session.id, event.offset)
     return event
 
@@ -186,25 +193,61 @@ def events_delete_from(*, session_id: str, min_offset: int) -> int:
     return deleted
 
 
+@transaction.atomic
 def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
-    """Claim the turn that answers the customer message at `trigger_offset`.
+    """Claim the turn that answers the customer message at `trigger_offset`, with a lease.
 
     A compare-and-set on the session: only the first delivery of the newest trigger wins. A
-    repeated delivery, or a late one for a message that a newer turn already covers, gets None.
+    later delivery of the same trigger takes the turn over only when the lease of the worker
+    that claimed it has lapsed (that worker died) and attempts remain; it gets the turn with
+    `attempts` raised. Anything else (a repeated delivery while the turn is alive or finished,
+    a late one for a message that a newer turn covers, a session in manual mode) gets None.
     """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.PARLANT_TURN_LEASE_SECONDS)
     claimed = Session.objects.filter(
         pk=session_id, claimed_offset__lt=trigger_offset, mode=Session.Mode.AUTO
-    ).update(claimed_offset=trigger_offset)
-    if not claimed:
-        return None
-    turn, _ = Turn.objects.get_or_create(
-        session_id=session_id, trigger_offset=trigger_offset, defaults={"trace_id": new_id()}
+    ).update(
+        claimed_offset=trigger_offset,
+        turn_requested_at=Case(
+            When(requested_offset__lte=trigger_offset, then=Value(None)),
+            default=F("turn_requested_at"),
+        ),
     )
-    return turn
+    if claimed:
+        turn, created = Turn.objects.get_or_create(
+            session_id=session_id,
+            trigger_offset=trigger_offset,
+            defaults={"trace_id": new_id(), "lease_expires_at": lease_until},
+        )
+        if created:
+            return turn
+    taken_over = Turn.objects.filter(
+        session_id=session_id,
+        trigger_offset=trigger_offset,
+        status=Turn.Status.RUNNING,
+        lease_expires_at__lt=now,
+        attempts__lt=settings.PARLANT_TURN_MAX_ATTEMPTS,
+        session__mode=Session.Mode.AUTO,
+        session__claimed_offset=trigger_offset,
+    ).update(lease_expires_at=lease_until, attempts=F("attempts") + 1)
+    if not taken_over:
+        return None
+    return Turn.objects.get(session_id=session_id, trigger_offset=trigger_offset)
 
 
-def turn_finish(*, turn_id: str, status: str, trace: dict[str, Any]) -> None:
-    Turn.objects.filter(pk=turn_id).update(status=status, trace=trace, finished_at=timezone.now())
+def turn_finish(
+    *, turn_id: str, status: str, trace: dict[str, Any], attempt: int | None = None
+) -> bool:
+    """Record how a turn ended; with `attempt`, only if no later worker has taken it over."""
+    turns = Turn.objects.filter(pk=turn_id)
+    if attempt is not None:
+        turns = turns.filter(attempts=attempt, status=Turn.Status.RUNNING)
+    return bool(
+        turns.update(
+            status=status, trace=trace, finished_at=timezone.now(), lease_expires_at=None
+        )
+    )
 
 
 def session_agent_state_save(*, session_id: str, agent_state: dict[str, Any]) -> None:
@@ -224,9 +267,10 @@ def session_handoff(*, session_id: str, mode: str, operator: Any = None) -> None
     from sessions_app.broadcast import OPERATORS_GROUP, send_to_group, session_group
 
     held_by = operator if mode == Session.Mode.MANUAL else None
-    if not Session.objects.filter(pk=session_id).update(
-        mode=mode, held_by=held_by, updated_at=timezone.now()
-    ):
+    changes: dict[str, Any] = {"mode": mode, "held_by": held_by, "updated_at": timezone.now()}
+    if mode == Session.Mode.MANUAL:
+        changes["turn_requested_at"] = None  # a human answers now: nothing left to hand over
+    if not Session.objects.filter(pk=session_id).update(**changes):
         raise Session.DoesNotExist(f"Session {session_id} does not exist")
     message = {"type": "session.changed", "session_id": session_id}
     transaction.on_commit(partial(send_to_group, session_group(session_id), message))

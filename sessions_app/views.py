@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 import logging
 import time
 
@@ -13,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from redis.exceptions import RedisError
 from rest_framework import status, views, viewsets
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -60,6 +62,11 @@ from sessions_app.throttling import throttle_wait
 GUEST_TOKEN_HEADER = "X-Parlant-Guest-Token"
 
 logger = logging.getLogger(__name__)
+
+# What a channel layer raises when its server is away (Redis' own errors are not OSErrors).
+CHANNEL_LAYER_ERRORS = (RedisError, OSError)
+# How often a long-poll re-reads the event log while the channel layer is unreachable.
+LAYERLESS_POLL_SECONDS = 0.5
 
 
 def _decode_cursor(cursor: str) -> int:
@@ -403,9 +410,13 @@ async def _wait_for_events(session_id: str, query: dict, deadline: float) -> lis
     query and the join is still seen.
     """
     layer = get_channel_layer()
-    channel = await layer.new_channel()
-    group = session_group(session_id)
-    await layer.group_add(group, channel)
+    try:
+        channel = await layer.new_channel()
+        group = session_group(session_id)
+        await layer.group_add(group, channel)
+    except CHANNEL_LAYER_ERRORS:
+        logger.warning("channel layer unavailable; long-poll falls back to polling")
+        return await _poll_for_events(session_id, query, deadline)
     try:
         while True:
             events = await _matching_events(session_id, query)
@@ -416,8 +427,23 @@ async def _wait_for_events(session_id: str, query: dict, deadline: float) -> lis
                 await asyncio.wait_for(layer.receive(channel), timeout=remaining)
             except TimeoutError:
                 return await _matching_events(session_id, query)
+            except CHANNEL_LAYER_ERRORS:
+                # The layer is unreachable: the event log still answers, polled until the
+                # deadline, so the client gets its events or its 504, never a 500.
+                logger.warning("channel layer unavailable; long-poll falls back to polling")
+                return await _poll_for_events(session_id, query, deadline)
     finally:
-        await layer.group_discard(group, channel)
+        with contextlib.suppress(*CHANNEL_LAYER_ERRORS):
+            await layer.group_discard(group, channel)
+
+
+async def _poll_for_events(session_id: str, query: dict, deadline: float) -> list[dict]:
+    while True:
+        events = await _matching_events(session_id, query)
+        remaining = deadline - time.monotonic()
+        if events or remaining <= 0:
+            return events
+        await asyncio.sleep(min(LAYERLESS_POLL_SECONDS, remaining))
 
 
 def _authorize_listing(request: HttpRequest, session_id: str) -> JsonResponse | None:

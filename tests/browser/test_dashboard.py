@@ -221,3 +221,32 @@ def test_asking_for_a_human_puts_the_session_first_in_line_for_operators(custome
         "Hello? Anyone?"
     )
     expect(operator.locator("#timeline .message.ai_agent")).to_have_count(2)
+
+
+def test_a_session_view_left_idle_still_gets_live_events(operator, product):
+    from tests.support.http import call_json
+
+    session = call_json("POST", f"{product.url}/sessions", {"agent_id": "otto-carmen"})
+    opened, closed = [], []
+
+    def watch(socket):
+        opened.append(socket.url)
+        socket.on("close", lambda closed_socket: closed.append(closed_socket.url))
+
+    operator.on("websocket", watch)
+    operator.goto(f"{product.url}/dashboard/sessions/{session['id']}/")
+    timeline = operator.locator("#timeline")
+    expect(operator.locator("#mode")).to_have_text("Agent answers")
+    expect(operator.locator("#connection")).to_have_attribute("data-state", "live")
+    # Deliberately idle for longer than the channel layer's 5 s blocking read: the socket that
+    # used to be closed at 5 s (and reopened by the page) must stay the same one throughout.
+    operator.wait_for_timeout(20_000)
+    assert closed == [], f"sockets closed while idle: {closed}"
+    assert len(opened) >= 1
+    call_json(
+        "POST",
+        f"{product.url}/sessions/{session['id']}/events",
+        {"kind": "message", "source": "customer", "message": "Still there?"},
+    )
+    expect(timeline.locator(".message.customer .body")).to_have_text("Still there?")
+    expect(timeline.locator(".message.ai_agent")).to_have_count(1, timeout=30_000)
