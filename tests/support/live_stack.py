@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -35,12 +35,41 @@ class LiveStack:
     url: str
     environment: dict[str, str]
     log_dir: Path
+    processes: list[subprocess.Popen] = field(default_factory=list)
 
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name} ---\n{path.read_text(errors='replace')[-4000:]}"
             for path in sorted(self.log_dir.glob("*.log"))
         )
+
+    def start_worker(self, name: str = "celery") -> subprocess.Popen:
+        """Start one more Celery worker process on the stack's queue (distributed mode only)."""
+        worker_log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115  (closed with it)
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "parlant_site",
+                "worker",
+                "--loglevel=INFO",
+                "--concurrency=2",
+                "--pool=threads",
+                "-Q",
+                self.environment["CELERY_DEFAULT_QUEUE"],
+                "--without-heartbeat",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            cwd=ROOT,
+            env=self.environment,
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(worker)
+        return worker
 
     def manage(self, *arguments: str) -> str:
         result = subprocess.run(
@@ -108,7 +137,7 @@ def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[Live
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     stack = LiveStack(url=url, environment=environment, log_dir=log_dir)
-    processes: list[subprocess.Popen] = []
+    processes = stack.processes
     try:
         stack.manage("migrate", "--no-input", "-v0")
         stack.manage("seed_demo")
@@ -132,31 +161,7 @@ def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[Live
             )
         )
         if environment.get("REDIS_URL"):
-            worker_log = open(log_dir / "celery.log", "w")  # noqa: SIM115
-            processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "parlant_site",
-                        "worker",
-                        "--loglevel=INFO",
-                        "--concurrency=2",
-                        "--pool=threads",
-                        "-Q",
-                        environment["CELERY_DEFAULT_QUEUE"],
-                        "--without-heartbeat",
-                        "--without-gossip",
-                        "--without-mingle",
-                    ],
-                    cwd=ROOT,
-                    env=environment,
-                    stdout=worker_log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
+            stack.start_worker()
         _wait_until_serving(url, processes[0], stack)
         yield stack
     finally:
