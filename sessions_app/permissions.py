@@ -144,6 +144,12 @@ class Operation(enum.StrEnum):
 
     # Ours: an application mints the signed token its customer's widget presents.
     ISSUE_CUSTOMER_TOKEN = "issue_customer_token"
+    # Ours: the engine's trace of each turn is the business's behaviour model (guideline texts,
+    # journeys, tool arguments), so it is for staff who run or shape the agent, not customers.
+    READ_TURNS = "read_turns"
+    # Ours: a status or custom event in the name of the agent, a human agent or the system;
+    # customers and guests may post only their own (customer-sourced) events.
+    CREATE_NON_CUSTOMER_EVENT = "create_non_customer_event"
 
 
 class Role(enum.StrEnum):
@@ -197,6 +203,7 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
         Operation.ISSUE_CUSTOMER_TOKEN, Operation.LIST_SESSIONS, Operation.UPDATE_SESSION,
         Operation.DELETE_SESSION,
         Operation.DELETE_SESSIONS, Operation.CREATE_CUSTOM_EVENT,
+        Operation.CREATE_NON_CUSTOMER_EVENT,
         Operation.OVERRIDE_CUSTOMER_PARTICIPANT, Operation.UPDATE_EVENT, Operation.DELETE_EVENTS,
         Operation.READ_CONTEXT_VARIABLE_VALUE, Operation.UPDATE_CONTEXT_VARIABLE_VALUE,
         Operation.DELETE_CONTEXT_VARIABLE_VALUE,
@@ -210,10 +217,11 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
         Operation.CREATE_HUMAN_AGENT_EVENT,
         Operation.CREATE_HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT_EVENT,
         Operation.CREATE_STATUS_EVENT, Operation.CREATE_CUSTOM_EVENT,
+        Operation.CREATE_NON_CUSTOMER_EVENT, Operation.READ_TURNS,
     },
     # A business user shaping the agent's behavior.
     Role.EDITOR: _authoring_operations() | {
-        Operation.ACCESS_INTEGRATED_UI, Operation.ACCESS_API_DOCS,
+        Operation.ACCESS_INTEGRATED_UI, Operation.ACCESS_API_DOCS, Operation.READ_TURNS,
     },
     Role.ADMIN: frozenset(Operation),
 }

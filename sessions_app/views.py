@@ -287,6 +287,11 @@ class SessionViewSet(viewsets.GenericViewSet):
 def event_operation(data: dict) -> Operation:
     """The operation that creating this event is, by its kind and source (Parlant's mapping)."""
     kind, source = data.get("kind"), data.get("source")
+    if kind in (Event.Kind.STATUS, Event.Kind.CUSTOM) and source not in (
+        Event.Source.CUSTOMER,
+        Event.Source.CUSTOMER_UI,
+    ):
+        return Operation.CREATE_NON_CUSTOMER_EVENT
     if kind == Event.Kind.STATUS:
         return Operation.CREATE_STATUS_EVENT
     if kind == Event.Kind.CUSTOM:
@@ -588,7 +593,7 @@ class SessionEventViewSet(_EventsWrite):
 class SessionTurnViewSet(_EventsWrite):
     """GET /sessions/{id}/turns: each agent turn with its explanation (what matched and why)."""
 
-    operations = {"list": Operation.READ_SESSION}
+    operations = {"list": Operation.READ_TURNS}
 
     def list(self, request, session_id: str):
         session = self._session(Session.objects.all(), session_id)
