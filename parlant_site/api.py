@@ -71,3 +71,32 @@ def bad_request(request, exception: Exception | None = None):
             {"detail": f"The request body is larger than the {limit}-byte limit."}, status=413
         )
     return JsonResponse({"detail": "Bad request."}, status=400)
+
+
+# Pages for people; every other path is the API (Parlant's paths sit at the root), and answers
+# JSON even for unknown paths and server errors.
+HTML_PATH_PREFIXES = ("/admin/", "/dashboard/", "/widget/", "/static/")
+
+
+def is_api_path(path: str) -> bool:
+    return path != "/" and not path.startswith(HTML_PATH_PREFIXES)
+
+
+def not_found(request, exception: Exception | None = None):
+    """Django's 404 handler: JSON on API paths (also for unknown ones), Django's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if not is_api_path(request.path):
+        return page_not_found(request, exception)
+    return JsonResponse({"detail": "Not found."}, status=404)
+
+
+def server_error(request):
+    """Django's 500 handler: JSON on API paths, without internals (they go to the log)."""
+    from django.http import JsonResponse
+    from django.views.defaults import server_error as html_server_error
+
+    if not is_api_path(request.path):
+        return html_server_error(request)
+    return JsonResponse({"detail": "Internal server error."}, status=500)

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     # First, so that even refusals further down carry the CORS headers the widget needs.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Paths and query strings that no column could store answer 400 before any view runs.
+    "parlant_site.input_guard.RejectUnstorableRequests",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -343,7 +345,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["sessions_app.permissions.OperationPermission"],
     "DEFAULT_THROTTLE_CLASSES": ["sessions_app.throttling.OperationRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON that PostgreSQL could not store is refused as a 400 (parlant_site/input_guard.py).
+    "DEFAULT_PARSER_CLASSES": ["parlant_site.input_guard.CheckedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }

@@ -72,3 +72,5 @@ urlpatterns = [
 ]
 
 handler400 = "parlant_site.api.bad_request"
+handler404 = "parlant_site.api.not_found"
+handler500 = "parlant_site.api.server_error"

@@ -26,10 +26,20 @@ class CustomerSerializer(serializers.ModelSerializer):
         return value
 
 
+class MetadataUpdateSerializer(serializers.Serializer):
+    set = serializers.DictField(required=False)
+    unset = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class TagsUpdateSerializer(serializers.Serializer):
+    add = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
+    remove = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
+
+
 class CustomerUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
-    metadata = serializers.DictField(required=False)  # {"set": {...}, "unset": [...]}
-    tags = serializers.DictField(required=False)  # {"add": [...], "remove": [...]}
+    metadata = MetadataUpdateSerializer(required=False)
+    tags = TagsUpdateSerializer(required=False)
 
 
 class ConsumptionOffsetsSerializer(serializers.Serializer):
@@ -83,11 +93,6 @@ class SessionSerializer(serializers.ModelSerializer):
 class LabelsUpdateSerializer(serializers.Serializer):
     upsert = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     remove = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-
-
-class MetadataUpdateSerializer(serializers.Serializer):
-    set = serializers.DictField(required=False)
-    unset = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class SessionUpdateSerializer(serializers.Serializer):
