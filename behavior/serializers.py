@@ -23,6 +23,7 @@ from behavior.models import (
     ToolService,
     journey_tag_id,
 )
+from parlant_site.input_guard import INTEGER_COLUMN_MAX
 
 
 def _none_if_blank(value: str) -> str | None:
@@ -236,7 +237,9 @@ class GuidelineCreateSerializer(serializers.Serializer):
     )
     track = serializers.BooleanField(required=False, allow_null=True)
     labels = StringList(required=False, allow_null=True)
-    priority = serializers.IntegerField(required=False, allow_null=True)
+    priority = serializers.IntegerField(
+        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False, allow_null=True
+    )
 
 
 class GuidelineUpdateSerializer(serializers.Serializer):
@@ -252,7 +255,9 @@ class GuidelineUpdateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = UpsertRemoveSerializer(required=False)
-    priority = serializers.IntegerField(required=False)
+    priority = serializers.IntegerField(
+        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False
+    )
 
     def validate_action(self, value):
         if value is None:
@@ -362,7 +367,9 @@ class JourneyCreateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = StringList(required=False, allow_null=True)
-    priority = serializers.IntegerField(required=False, allow_null=True)
+    priority = serializers.IntegerField(
+        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False, allow_null=True
+    )
 
 
 class JourneyUpdateSerializer(serializers.Serializer):
@@ -374,7 +381,9 @@ class JourneyUpdateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = UpsertRemoveSerializer(required=False)
-    priority = serializers.IntegerField(required=False)
+    priority = serializers.IntegerField(
+        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False
+    )
 
 
 # --- Glossary, variables, canned responses, capabilities ----------------------------------------

@@ -22,6 +22,9 @@ from rest_framework.parsers import JSONParser
 MAX_JSON_DEPTH = 32
 # The widest integer any column or counter holds (signed 64-bit).
 LARGEST_INTEGER = 2**63 - 1
+# Django's IntegerField is a 32-bit column on PostgreSQL: serializer fields stored in one (offsets,
+# priorities) take this as their bound, so a larger value is a 422 and not a database error.
+INTEGER_COLUMN_MAX = 2**31 - 1
 
 
 class UnstorableInput(ValueError):

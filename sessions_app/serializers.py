@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from behavior.models import Agent
 from behavior.serializers import TagIdsField
+from parlant_site.input_guard import INTEGER_COLUMN_MAX
 from sessions_app.models import Customer, Event, Session
 
 
@@ -43,7 +44,9 @@ class CustomerUpdateSerializer(serializers.Serializer):
 
 
 class ConsumptionOffsetsSerializer(serializers.Serializer):
-    client = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    client = serializers.IntegerField(
+        min_value=0, max_value=INTEGER_COLUMN_MAX, required=False, allow_null=True
+    )
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -133,7 +136,9 @@ class EventCreationSerializer(serializers.Serializer):
 
 
 class EventListQuerySerializer(serializers.Serializer):
-    min_offset = serializers.IntegerField(min_value=0, required=False, default=0)
+    min_offset = serializers.IntegerField(
+        min_value=0, max_value=INTEGER_COLUMN_MAX, required=False, default=0
+    )
     source = serializers.ChoiceField(Event.Source.choices, required=False)
     correlation_id = serializers.CharField(required=False, max_length=64)
     trace_id = serializers.CharField(required=False, max_length=64)

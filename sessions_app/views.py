@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from behavior.models import Agent, Tag
 from parlant_site.api import UnprocessableEntity
+from parlant_site.input_guard import INTEGER_COLUMN_MAX
 from sessions_app import services
 from sessions_app.authentication import (
     InvalidCredentials,
@@ -71,9 +72,12 @@ LAYERLESS_POLL_SECONDS = 0.5
 
 def _decode_cursor(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        position = int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except (ValueError, UnicodeDecodeError):
         raise ValidationError({"cursor": "Invalid cursor."}) from None
+    if not 0 <= position <= INTEGER_COLUMN_MAX:
+        raise ValidationError({"cursor": "Invalid cursor."})
+    return position
 
 
 def _encode_cursor(position: int) -> str:
@@ -538,7 +542,7 @@ class _EventsWrite(viewsets.ViewSet):
     def destroy(self, request, session_id: str):
         session = self._session(Session.objects.all(), session_id)
         raw = request.query_params.get("min_offset")
-        if raw is None or not raw.isdigit():
+        if raw is None or not raw.isdigit() or int(raw) > INTEGER_COLUMN_MAX:
             raise ValidationError({"min_offset": "A non-negative integer is required."})
         services.events_delete_from(session_id=session.id, min_offset=int(raw))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -38,7 +38,7 @@ def deeply_nested(depth: int) -> list:
 
 # Each replaces one field's value (top level or nested) in an otherwise plausible body.
 BAD_VALUES = [
-    None, "", "a\x00b", "\ud800", "x" * 20_000, 2**64, -(2**64), -1, 1.5, True,
+    None, "", "a\x00b", "\ud800", "x" * 20_000, 2**64, -(2**64), 2**40, -1, 1.5, True,
     [], ["\x00"], {}, {"k": "\x00"}, {"set": "x", "unset": 5, "add": 1, "remove": {}},
     {"set": {"k": "\ud800"}, "unset": [None]}, deeply_nested(40),
 ]
@@ -49,7 +49,8 @@ BAD_BODIES = [
     '{"n": ' + "9" * 5000 + "}",
 ]
 ODD_QUERY_VALUES = [
-    "%00", "a%00b", "%ED%A0%80", "%FF", "-1", "99999999999999999999999", "1e3", "", "%5B%5D",
+    "%00", "a%00b", "%ED%A0%80", "%FF", "-1", "99999999999999999999999", "4294967296", "1e3",
+    "", "%5B%5D",
     "x" * 5000, "-9223372036854775809", "true", quote("ZXlK"), quote("LTE="),
 ]
 
@@ -282,9 +283,11 @@ def test_every_read_route_answers_odd_query_strings_without_a_5xx(world, client)
         keys = query_keys(route) | {"\x00"}
         for key in sorted(keys):
             for value in ODD_QUERY_VALUES:
-                # Never wait: a long-poll answers at once when asked not to wait for data.
-                extra = "" if key == "wait_for_data" else "&wait_for_data=0"
-                query = f"{quote(key)}={value}{extra}"
+                # Never wait (a long-poll answers at once when asked not to wait for data),
+                # and page, so that cursors are read.
+                base = {"wait_for_data": "0", "limit": "2"}
+                base.pop(key, None)
+                query = f"{quote(key)}={value}&" + "&".join(f"{k}={v}" for k, v in base.items())
                 response = getattr(client, route.method)(f"{url}?{query}")
                 assert_clean_answer(response, f"{route.method} {url}?{query}")
 
@@ -303,3 +306,11 @@ def test_bad_ids_in_paths_answer_json_4xx(world, client):
         response = client.get(path)
         assert_clean_answer(response, path)
         assert response.status_code in (400, 404)
+
+
+@pytest.mark.urls("tests.sessions_app.failing_urls")
+def test_a_server_error_on_an_api_path_is_json_without_internals(client):
+    response = client.get("/failing")
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error."}
+    assert b"hunter2" not in response.content
