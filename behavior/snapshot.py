@@ -101,6 +101,7 @@ def to_relationship(row: Relationship) -> engine_types.Relationship:
         kind=engine_types.RelationshipKind(row.kind),
         source=to_entity_ref(row, "source"),
         target=to_entity_ref(row, "target"),
+        group_id=row.group_id,
     )
 
 
