@@ -78,23 +78,61 @@ class JourneyMove:
 
 
 def advance_directly(journey: Journey, path: tuple[str, ...], move: JourneyMove) -> tuple[str, ...]:
-    """Follow transitions that need no judgement from the current state.
+    """Leave the chat step performed last turn where that needs no judgement.
 
-    Out of a chat step (performed last turn) or a fork, a single unconditional transition is taken.
-    Tool steps are left alone here: they move on only after their tool ran (see after_tools).
+    A chat step is performed by saying it, so only the step the agent said last turn is left
+    here: through its single unconditional transition (and any single-way forks after it), to
+    the next step, which this turn performs. A chat step with no way on was the journey's last:
+    saying it completed the journey. Tool steps move on only after their tool ran (after_tools).
     """
+    current = current_state_id(path)
+    state = state_by_id(journey, current) if current else None
+    if state is None or state.is_tool_state or asks_the_customer(state.action):
+        # A step asking the customer something is done only once they answered: that is
+        # judged with the latest message, in the decision.
+        return path
+    transitions = outgoing(journey, state.id)
+    if not transitions and not state.is_fork:
+        move.events.append("completed")
+        return (*path, JOURNEY_END)
+    if len(transitions) != 1 or transitions[0].condition.strip():
+        return path
+    path = _enter(journey, path, transitions[0], move)
     for _ in range(MAX_STEPS_PER_TURN):
-        current = current_state_id(path)
-        if current is None:
-            return path
-        state = state_by_id(journey, current)
-        if state is None or state.is_tool_state:
-            return path
-        transitions = outgoing(journey, current)
-        if len(transitions) != 1 or transitions[0].condition.strip():
-            return path
-        path = _enter(journey, path, transitions[0], move)
+        before = path
+        path = advance_directly_forks(journey, path, move)
+        if path == before:
+            break
     return path
+
+
+_ASKING = re.compile(
+    r"^(?:politely |kindly |then |first )?(?:ask|request|collect|find out|get|check|confirm|"
+    r"verify|obtain|gather)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_the_customer(action: str) -> bool:
+    """A step whose action needs the customer's answer ("ask which day suits them")."""
+    return bool(_ASKING.match(action.strip()))
+
+
+def left_at(journey: Journey, path: Sequence[str]) -> str | None:
+    """The step a journey was left at, when the customer left it before its end.
+
+    A path ends in JOURNEY_END both when the journey completed and when it was left; it completed
+    when the step before the end leads to the end, or leads nowhere.
+    """
+    if len(path) < 2 or path[-1] != JOURNEY_END:
+        return None
+    last = path[-2]
+    if state_by_id(journey, last) is None:
+        return None
+    transitions = outgoing(journey, last)
+    if not transitions or any(t.target_id == JOURNEY_END for t in transitions):
+        return None
+    return last
 
 
 def _enter(
@@ -137,8 +175,18 @@ def apply_decision(
     elif not is_active(path):
         if not activate:
             return move
-        path = (*path, JOURNEY_INITIAL) if not path or path[-1] == JOURNEY_END else path
-        move.events.append("activated")
+        resumed = left_at(journey, path)
+        if resumed is not None:
+            # Coming back to a journey left half-way resumes it where it stopped; a customer
+            # starting over is a backtrack to its first step.
+            path = (*path, resumed)
+            move.events.append(f"resumed:{resumed}")
+            move.entered.append(resumed)
+            starts = {t.id for t in outgoing(journey, JOURNEY_INITIAL)}
+            transitions = [t for t in transitions if t not in starts]
+        else:
+            path = (*path, JOURNEY_INITIAL) if not path or path[-1] == JOURNEY_END else path
+            move.events.append("activated")
     by_id = {t.id: t for t in journey.transitions}
     position = path[-1]
     for transition_id in transitions:
@@ -299,7 +347,9 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                 len(options) == 1
                 and unconditional
                 and not used_by_tool
-                and evidence.answers(step.get("action", ""))
+                and evidence.answers(
+                    step.get("action", ""), was_asked=hop == 0 and current is not None
+                )
             ):
                 best = unconditional[0]
             else:
@@ -459,7 +509,7 @@ class AnswerEvidence:
             and "~decline" not in concepts,
         )
 
-    def answers(self, action: str) -> bool:
+    def answers(self, action: str, *, was_asked: bool = False) -> bool:
         """The message already gives what a step's action asks for ("ask which day…")."""
         lowered = action.lower()
         match = re.match(
@@ -468,7 +518,12 @@ class AnswerEvidence:
         )
         if not match or self.is_question:
             return False
-        return self._gives(match.group(1), choices=_listed_choices(action))
+        choices = _listed_choices(action)
+        if self._gives(match.group(1), choices=choices):
+            return True
+        # A plain reply naming something else than the listed choices still answers the step;
+        # the tool's validation then tells the customer what the valid choices are.
+        return was_asked and bool(choices) and self.replies_to_a_question
 
     def satisfies(self, condition: str) -> bool:
         """The message meets a condition about the customer answering ("picked a slot")."""
