@@ -40,6 +40,7 @@ from engine.hooks import (
     run_hooks,
 )
 from engine.journeys import (
+    LEFT_AT_KEY,
     JourneyMove,
     activation_key,
     advance_directly,
@@ -48,6 +49,7 @@ from engine.journeys import (
     current_state_id,
     is_active,
     journey_item,
+    note_left,
     outgoing,
     pending_tool_state,
     state_by_id,
@@ -205,6 +207,8 @@ class _Turn:
             k: tuple(v) for k, v in turn.state.journey_paths.items()
         }
         self.moves: dict[str, JourneyMove] = {}
+        # Journeys the customer left half-way, and where: coming back resumes there.
+        self.left_at: dict[str, str] = dict(turn.state.data.get(LEFT_AT_KEY, {}))
         self.tool_records: list[ToolCallRecord] = []
         self.missing_arguments: list[dict[str, Any]] = []
         self.session_mode: SessionMode | None = None
@@ -565,6 +569,7 @@ class _Turn:
                     self.paths.get(j.id, ()),
                     {t.id: transition_ids[t.id] for t in j.transitions},
                     self.scores,
+                    self.left_at.get(j.id),
                 )
                 for j in journeys
             ],
@@ -692,7 +697,9 @@ class _Turn:
                 backtrack_to=choice["backtrack_to"],
                 exit_journey=choice["exit"],
                 activate=activate,
+                resume_at=self.left_at.get(journey_id),
             )
+            note_left(self.left_at, move)
             self.paths[journey_id] = move.path_after
             previous = self.moves.get(journey_id)
             if previous is None:
@@ -1206,7 +1213,11 @@ class _Turn:
                     dict.fromkeys([*self.turn.state.applied_guideline_ids, *trackable])
                 ),
                 journey_paths={k: tuple(v) for k, v in self.paths.items()},
-                data={**self.turn.state.data, LAST_MATCHED_KEY: list(matched)},
+                data={
+                    **self.turn.state.data,
+                    LAST_MATCHED_KEY: list(matched),
+                    LEFT_AT_KEY: dict(self.left_at),
+                },
             )
         if was_cancelled:
             state = self.turn.state

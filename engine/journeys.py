@@ -118,21 +118,15 @@ def asks_the_customer(action: str) -> bool:
     return bool(_ASKING.match(action.strip()))
 
 
-def left_at(journey: Journey, path: Sequence[str]) -> str | None:
-    """The step a journey was left at, when the customer left it before its end.
+LEFT_AT_KEY = "journeys_left_at"  # AgentState.data: journey id -> the step it was left at
 
-    A path ends in JOURNEY_END both when the journey completed and when it was left; it completed
-    when the step before the end leads to the end, or leads nowhere.
-    """
-    if len(path) < 2 or path[-1] != JOURNEY_END:
-        return None
-    last = path[-2]
-    if state_by_id(journey, last) is None:
-        return None
-    transitions = outgoing(journey, last)
-    if not transitions or any(t.target_id == JOURNEY_END for t in transitions):
-        return None
-    return last
+
+def note_left(left_at: dict[str, str], move: JourneyMove) -> None:
+    """Remember where the customer left a journey, so that coming back resumes there."""
+    if "exited" in move.events and move.path_before and is_active(move.path_before):
+        left_at[move.journey_id] = move.path_before[-1]
+    elif is_active(move.path_after) or "completed" in move.events:
+        left_at.pop(move.journey_id, None)
 
 
 def _enter(
@@ -157,6 +151,7 @@ def apply_decision(
     backtrack_to: str = "",
     exit_journey: bool = False,
     activate: bool = False,
+    resume_at: str | None = None,
 ) -> JourneyMove:
     """Apply the judged transitions, ignoring any that do not chain from where the journey is.
 
@@ -175,8 +170,8 @@ def apply_decision(
     elif not is_active(path):
         if not activate:
             return move
-        resumed = left_at(journey, path)
-        if resumed is not None:
+        resumed = resume_at if resume_at and state_by_id(journey, resume_at) else None
+        if resumed is not None and path:
             # Coming back to a journey left half-way resumes it where it stopped; a customer
             # starting over is a backtrack to its first step.
             path = (*path, resumed)
@@ -256,6 +251,7 @@ def journey_item(
     path: Sequence[str],
     transition_ids: Mapping[str, str],
     scores: Mapping[str, ConditionScore],
+    left_at: str | None = None,
 ) -> dict[str, Any]:
     """The decision payload entry of one journey (local ids for transitions: t1, t2, …)."""
     activation = max(
@@ -269,6 +265,7 @@ def journey_item(
         "description": journey.description,
         "conditions": list(journey.conditions),
         "current_step": current_state_id(path),
+        "left_at": None if is_active(path) else left_at,
         "visited": [state_id for state_id in path if state_id != JOURNEY_END],
         "steps": [
             {"id": state.id, "action": state.action, "tools": list(state.tool_ids)}
@@ -384,7 +381,37 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                 if redo:
                     decision["backtrack_to"] = redo
         decisions.append(decision)
+    _leave_abandoned_journeys(payload, decisions, latest_text)
     return decisions
+
+
+# The customer calling the journey off: "never mind", "forget it", "cancel that", "stop".
+_LEAVING = re.compile(
+    r"\b(?:never ?mind|forget (?:it|about it|that)|cancel (?:it|that|this)|"
+    r"changed? my mind|(?:don't|do not) want (?:to|it|that)\b.*\b(?:anymore|any more)|"
+    r"not interested|let'?s stop|stop (?:it|this|that)|no longer want)\b",
+    re.IGNORECASE,
+)
+
+
+def _leave_abandoned_journeys(
+    payload: Mapping[str, Any], decisions: list[dict[str, Any]], latest_text: str
+) -> None:
+    """An active journey that does not move is left when the customer calls it off, or when
+    another journey starts this turn (the customer switched; it resumes if they come back)."""
+    journeys = {journey["id"]: journey for journey in payload.get("journeys", ())}
+    started_another = any(
+        journeys[d["id"]].get("current_step") is None and d["transitions"] for d in decisions
+    )
+    calls_off = bool(_LEAVING.search(latest_text))
+    for decision in decisions:
+        journey = journeys[decision["id"]]
+        if journey.get("current_step") is None or decision["transitions"]:
+            continue
+        if decision.get("backtrack_to"):
+            continue
+        if calls_off or started_another:
+            decision["exit"] = True
 
 
 def _tool_step_with_new_values(

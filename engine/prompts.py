@@ -175,13 +175,21 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
         lines += [
             "",
             "JOURNEYS: for each, list in `transitions` the ids of the transitions to take now, in "
-            "order, starting from the current step (or from START if not started). Take a "
-            "transition only if its condition holds now; stop at a step whose action the agent "
-            "still has to perform. Empty list: stay. `exit: true` if the customer abandoned the "
-            "journey. `backtrack_to`: a VISITED step id if the customer changed an earlier answer.",
+            "order, starting from the current step (or from START if not started). The agent "
+            "performed the current step by saying it last turn; a step asking the customer "
+            "something is done once the customer answered it. Take a transition only if its "
+            "condition holds now. When the latest message already answers the next steps too, "
+            "go on past all of them in the same list; stop at the first step the agent still has "
+            "to perform (at most one step is said per turn; tool steps on the way run). Empty "
+            "list: stay. `exit: true` if the customer left the journey (called it off or turned "
+            "to something else). `backtrack_to`: a VISITED step id, when the customer changed an "
+            "earlier answer (that step is redone), or to resume a journey LEFT earlier that the "
+            "customer comes back to.",
         ]
         for journey in journeys:
-            started = journey.get("current_step") or "START (not started)"
+            started = journey.get("current_step") or (
+                f"LEFT at {journey['left_at']}" if journey.get("left_at") else "START (not started)"
+            )
             lines.append(
                 f"[{journey['id']}] {journey['title']}: {journey.get('description', '')} "
                 f"| activates when: {' OR '.join(journey.get('conditions', []))} "
