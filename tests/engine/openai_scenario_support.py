@@ -121,6 +121,7 @@ class JourneyView:
     current_step: str | None  # None: not started
     visited: list[str]
     steps: dict[str, str] = field(default_factory=dict)  # step id -> action or "tool …"
+    left_at: str | None = None  # the step where the customer left the journey earlier
     transitions: list[TransitionView] = field(default_factory=list)
 
     def through(self, *step_ids: str, start: str | None = None) -> list[str]:
@@ -206,8 +207,13 @@ class DecisionPrompt:
                     JourneyView(
                         id=match.group("id"),
                         title=match.group("title"),
-                        current_step=None if current.startswith("START") else current,
+                        current_step=(
+                            None if current.startswith(("START", "LEFT at ")) else current
+                        ),
                         visited=[] if visited == "-" else visited.split(", "),
+                        left_at=current.removeprefix("LEFT at ")
+                        if current.startswith("LEFT at ")
+                        else None,
                     )
                 )
             elif (match := STEP_LINE.match(line)) and journeys:

@@ -1371,3 +1371,88 @@ async def test_a_stream_and_its_fallback_that_both_fail_end_with_an_error_and_no
     assert [e for e in sink.events if e.kind == "message"] == []
     assert sink.statuses == ["acknowledged", "processing", "typing", "error"]
     assert outcome.trace["outcome"] == "error"
+
+
+# -- journeys: one said step per turn, leaving and coming back ------------------------------------
+
+APP_TOUR = Journey(
+    id="tour",
+    title="App tour",
+    conditions=("the customer wants a tour of the app",),
+    states=(
+        JourneyState("login", action="explain how to log in"),
+        JourneyState("menu", action="show where the menu is"),
+        JourneyState("orders", action="show the order history"),
+    ),
+    transitions=(
+        JourneyTransition("t0", JOURNEY_INITIAL, "login"),
+        JourneyTransition("t1", "login", "menu"),
+        JourneyTransition("t2", "menu", "orders"),
+    ),
+)
+
+
+async def test_a_said_step_moves_on_one_step_even_when_the_model_moves_nothing(
+    scripted_openai, nlp
+) -> None:
+    model = serve(scripted_openai, ScenarioModel(lambda prompt: prompt.answer()))
+    _, outcome = await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(
+                ("customer", "Can I get a tour of the app?"),
+                ("agent", "Sure: you log in with your email and a code we send you."),
+                ("customer", "ok"),
+            ),
+            journeys=(APP_TOUR,),
+            state=AgentState(journey_paths={"tour": ("login",)}),
+        ),
+    )
+    assert model.decisions[0].journey("App tour").current_step == "menu"
+    assert outcome.state.journey_paths["tour"] == ("login", "menu")
+
+
+async def test_switching_journeys_and_coming_back_resumes_where_the_customer_left(
+    scripted_openai, nlp
+) -> None:
+    def decide(prompt: DecisionPrompt) -> dict[str, Any]:
+        booking, tour = prompt.journey("Book a table"), prompt.journey("App tour")
+        if "tour" in prompt.latest_message:
+            return prompt.answer(journeys=[booking.move(exit_journey=True), tour.move("login")])
+        # A model that starts the booking over from START: the engine still resumes it.
+        return prompt.answer(journeys=[booking.move("ask_size"), tour.move(exit_journey=True)])
+
+    model = serve(scripted_openai, ScenarioModel(decide))
+    history = [
+        ("customer", "I'd like to book a table for four."),
+        ("agent", "What time would you like the table?"),
+        ("customer", "Hold on, first give me a tour of the app."),
+    ]
+    _, switched = await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(*history),
+            journeys=(BOOKING, APP_TOUR),
+            state=AgentState(journey_paths={"booking": ("ask_size", "ask_time")}),
+        ),
+    )
+    assert switched.state.journey_paths == {
+        "booking": ("ask_size", "ask_time", JOURNEY_END),
+        "tour": ("login",),
+    }
+    sink, back = await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(
+                *history,
+                ("agent", "You log in with your email."),
+                ("customer", "Thanks. Back to my table booking now."),
+            ),
+            journeys=(BOOKING, APP_TOUR),
+            state=switched.state,
+        ),
+    )
+    assert model.decisions[1].journey("Book a table").left_at == "ask_time"
+    assert back.state.journey_paths["booking"][-1] == "ask_time"
+    assert ready_data(sink)["matched_journey_states"] == ["ask_time"]
+    assert back.state.journey_paths["tour"][-1] == JOURNEY_END
