@@ -215,6 +215,8 @@ def to_tool_spec(row: Tool) -> engine_types.ToolSpec:
                 enum=tuple(str(item) for item in spec.get("enum") or ()),
                 is_required=name in required,
                 examples=tuple(str(item) for item in spec.get("examples") or ()),
+                item_type=spec.get("item_type", ""),
+                default=spec.get("default"),
             )
             for name in _parameter_order(row)
             for spec in (row.parameters[name],)

@@ -39,6 +39,10 @@ def tool_parameters(registered: RegisteredTool) -> dict[str, dict[str, Any]]:
             spec["enum"] = list(parameter.enum)
         if parameter.examples:
             spec["examples"] = list(parameter.examples)
+        if parameter.item_type:
+            spec["item_type"] = parameter.item_type
+        if parameter.default is not None:
+            spec["default"] = parameter.default
         described[parameter.name] = spec
     return described
 

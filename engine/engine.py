@@ -1293,6 +1293,10 @@ def _parameter_item(parameter: ToolParameter) -> dict[str, Any]:
         item["enum"] = list(parameter.enum)
     if parameter.examples:
         item["examples"] = list(parameter.examples)
+    if parameter.item_type:
+        item["item_type"] = parameter.item_type
+    if parameter.default is not None:
+        item["default"] = parameter.default
     return item
 
 

@@ -212,13 +212,30 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
             "TOOLS: call a tool only when a guideline that lists it applies, or a journey "
             "transition you take leads to its tool step. Fill arguments only from the conversation "
             "or context; never guess a required value the customer has not given: put its name in "
-            "`missing` instead. Do not repeat a call whose result is already in TOOL RESULTS.",
+            "`missing` instead. Do not repeat a call whose result is already in TOOL RESULTS. "
+            "For a parameter with allowed values, pick the one the customer's words mean even when "
+            "the words differ (a phone charger is an accessory); when the customer asks for "
+            "something none of them covers, pass their words as given: the engine tells them the "
+            "valid choices. A list parameter takes a JSON list of every value the customer "
+            "wants. Leave out an optional parameter the customer did not state: its default "
+            "applies.",
         ]
         for tool in tools:
             parameters = ", ".join(
-                f"{p['name']}: {p['type']}"
+                f"{p['name']}: "
+                + (
+                    f"list of {p.get('item_type') or 'string'}"
+                    if p["type"] == "array"
+                    else p["type"]
+                )
                 + (f" one of {p['enum']}" if p.get("enum") else "")
-                + ("" if p.get("required", True) else " (optional)")
+                + (
+                    ""
+                    if p.get("required", True)
+                    else f" (optional, default {_json(p['default'])})"
+                    if "default" in p
+                    else " (optional)"
+                )
                 + (f" - {p['description']}" if p.get("description") else "")
                 for p in tool.get("parameters", [])
             )
@@ -240,6 +257,21 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
         f"({len(journeys)}); tool_calls may be empty.",
     ]
     return "\n".join(lines)
+
+
+def _missing_line(entry: Mapping[str, Any]) -> str:
+    """One value to ask for; a value given outside the allowed choices is refused by name, with
+    the valid choices, so the customer can pick one."""
+    line = f"- {entry['parameter']}: {entry.get('description', '')}"
+    choices = ", ".join(str(c) for c in entry.get("choices") or ())
+    if entry.get("is_invalid"):
+        given = _json(entry.get("value"))
+        line += f" | the customer's {given} is not valid: say so"
+        if choices:
+            line += f" and tell them the valid choices: {choices}"
+    elif choices:
+        line += f" | one of: {choices}"
+    return line
 
 
 def compose_prompt(payload: Mapping[str, Any]) -> str:
@@ -269,9 +301,7 @@ def compose_prompt(payload: Mapping[str, Any]) -> str:
         lines.extend(f"- {item['action']}" for item in payload["principles"])
     if payload.get("missing_arguments"):
         lines.append("ASK THE CUSTOMER FOR (needed before acting; ask for all at once):")
-        lines.extend(
-            f"- {m['parameter']}: {m.get('description', '')}" for m in payload["missing_arguments"]
-        )
+        lines.extend(_missing_line(m) for m in payload["missing_arguments"])
     templates = payload.get("canned_responses", [])
     if templates and mode == "composited_canned":
         lines.append("STYLE REFERENCES (write your message in the style and wording of these):")

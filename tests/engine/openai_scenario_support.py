@@ -38,8 +38,8 @@ TOOL_LINE = re.compile(
     r"\| used by: (?P<used_by>.*)$"
 )
 PARAMETER = re.compile(
-    r"(?P<name>\w+): (?P<type>string|integer|number|boolean)"
-    r"(?: one of (?P<enum>\[[^\]]*\]))?(?P<optional> \(optional\))?"
+    r"(?P<name>\w+): (?P<type>string|integer|number|boolean|date|datetime|list of \w+)"
+    r"(?: one of (?P<enum>\[[^\]]*\]))?(?P<optional> \(optional(?:, default [^)]*)?\))?"
 )
 TOOL_RESULT_LINE = re.compile(r"^- (?P<new>NEW )?(?P<id>[\w.-]+)\(")
 INSTRUCTION_LINE = re.compile(r"^\d+\. When (?P<condition>.*?), then (?P<action>.*)$")

@@ -1456,3 +1456,86 @@ async def test_switching_journeys_and_coming_back_resumes_where_the_customer_lef
     assert back.state.journey_paths["booking"][-1] == "ask_time"
     assert ready_data(sink)["matched_journey_states"] == ["ask_time"]
     assert back.state.journey_paths["tour"][-1] == JOURNEY_END
+
+
+# -- tools: lists, choices by meaning, values outside the choices ---------------------------------
+
+SEARCH = make_guideline(
+    "g_search", "the customer looks for products", "tell them what was found",
+    tool_ids=("search_products",),
+)  # fmt: skip
+
+
+def catalogue_tools(calls: list[dict[str, Any]]) -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @tool(registry=registry)
+    async def search_products(
+        context: ToolContext,
+        categories: list[Literal["shoes", "accessories", "outerwear"]],
+        max_results: int = 5,
+    ) -> ToolResult:
+        """Search the catalogue by category."""
+        calls.append({"categories": categories, "max_results": max_results})
+        return ToolResult(data={"found": 3})
+
+    return registry
+
+
+# What a model reading the options knows that no word overlap shows.
+MEANINGS = {"charger": "accessories", "boots": "shoes", "raincoat": "outerwear"}
+
+
+def search_by_meaning(prompt: DecisionPrompt) -> dict[str, Any]:
+    spec = prompt.tool("search_products").parameter("categories")
+    latest = prompt.latest_message.lower()
+    chosen = [category for word, category in MEANINGS.items() if word in latest]
+    assert set(chosen) <= set(spec.enum)
+    if "sofa" in latest:
+        chosen = ["sofas"]  # nothing covers it: the customer's words, as the prompt asks
+    return prompt.answer(
+        [SEARCH.condition],
+        tool_calls=[{"tool_id": "search_products", "arguments": {"categories": chosen}}],
+    )
+
+
+async def test_a_list_of_choices_is_chosen_by_meaning_and_passed_as_a_list(
+    scripted_openai, nlp
+) -> None:
+    model = serve(scripted_openai, ScenarioModel(search_by_meaning))
+    calls: list[dict[str, Any]] = []
+    sink, _ = await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("I am looking for products: a phone charger and a raincoat"),
+            guidelines=(SEARCH,),
+        ),
+        tools=catalogue_tools(calls),
+    )
+    decision = model.decisions[0]
+    parameter = decision.tool("search_products").parameter("categories")
+    assert parameter.type == "list of string"
+    assert "(a phone charger is an accessory)" in decision.text
+    assert calls == [{"categories": ["accessories", "outerwear"], "max_results": 5}]
+    [event] = sink.tool_events
+    assert event.data["tool_calls"][0]["arguments"] == {"categories": ["accessories", "outerwear"]}
+
+
+async def test_a_choice_outside_the_list_is_invalid_and_the_reply_names_the_valid_ones(
+    scripted_openai, nlp
+) -> None:
+    model = serve(scripted_openai, ScenarioModel(search_by_meaning))
+    calls: list[dict[str, Any]] = []
+    _, outcome = await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("I am looking for products like a sofa"), guidelines=(SEARCH,)
+        ),
+        tools=catalogue_tools(calls),
+    )
+    assert calls == []
+    [missing] = outcome.trace["missing_arguments"]
+    assert (missing["is_invalid"], missing["value"]) == (True, ["sofas"])
+    assert (
+        "tell them the valid choices: shoes, accessories, outerwear" in model.compositions[0].text
+    )
