@@ -222,6 +222,7 @@ def to_tool_spec(row: Tool) -> engine_types.ToolSpec:
             for spec in (row.parameters[name],)
         ),
         is_consequential=row.is_consequential,
+        service_name=row.service.name,
     )
 
 
@@ -354,7 +355,11 @@ def agent_snapshot(agent_id: str, customer_id: str | None = None) -> engine_type
         for ref in (r.source, r.target)
         if ref.kind == engine_types.EntityKind.TOOL
     }
-    tools = Tool.objects.filter(pk__in=used_tool_ids, is_available=True).order_by("id")
+    tools = (
+        Tool.objects.filter(pk__in=used_tool_ids, is_available=True)
+        .select_related("service")
+        .order_by("id")
+    )
     # Guideline-attached retrievers start with the turn too: they must run alongside matching,
     # before anyone knows whether their guideline will match.
     retriever_names = (

@@ -27,7 +27,7 @@ def discover() -> None:
 
 def service_name_for(registered: RegisteredTool) -> str:
     """Tools are grouped into services by the app (top-level package) that defines them."""
-    return (registered.function.__module__ or "local").split(".")[0]
+    return registered.service_name
 
 
 def tool_parameters(registered: RegisteredTool) -> dict[str, dict[str, Any]]:

@@ -83,6 +83,7 @@ from engine.tools import (
     cast_argument,
     prompt_view_of,
     run_tool,
+    unqualified_tool_id,
 )
 from engine.types import (
     AgentSnapshot,
@@ -435,7 +436,7 @@ class _Turn:
                 result = call.get("result", {})
                 results.append(
                     {
-                        "tool_id": call.get("tool_id", ""),
+                        "tool_id": unqualified_tool_id(call.get("tool_id", "")),
                         "arguments": call.get("arguments", {}),
                         "data": result.get("data"),
                         "canned_response_fields": result.get("canned_response_fields", {}),
@@ -673,6 +674,10 @@ class _Turn:
             )
         return items
 
+    def _service_name(self, tool_id: str) -> str:
+        spec = self._tool_spec(tool_id)
+        return spec.service_name if spec is not None else ""
+
     def _tool_spec(self, tool_id: str) -> ToolSpec | None:
         if tool_id in self.tool_specs:
             return self.tool_specs[tool_id]
@@ -807,7 +812,11 @@ class _Turn:
             NewEvent(
                 kind=EventKind.TOOL,
                 source=EventSource.SYSTEM,
-                data={"tool_calls": [record.event_entry() for record in records]},
+                data={
+                    "tool_calls": [
+                        record.event_entry(self._service_name(record.tool_id)) for record in records
+                    ]
+                },
             )
         )
         for record in records:

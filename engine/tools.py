@@ -95,13 +95,29 @@ class RegisteredTool:
     is_consequential: bool = False
     annotations: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def service_name(self) -> str:
+        """Tools are grouped into services by the package (top-level) that defines them."""
+        return (getattr(self.function, "__module__", None) or "local").split(".")[0]
+
     def spec(self) -> ToolSpec:
         return ToolSpec(
             id=self.name,
             description=self.description,
             parameters=self.parameters,
             is_consequential=self.is_consequential,
+            service_name=self.service_name,
         )
+
+
+def qualified_tool_id(service_name: str, tool_id: str) -> str:
+    """A tool's id in events: "<service>:<tool>" (Parlant's ToolId written out)."""
+    return f"{service_name}:{tool_id}" if service_name else tool_id
+
+
+def unqualified_tool_id(event_tool_id: str) -> str:
+    """The tool's own name from an event's "<service>:<tool>"."""
+    return event_tool_id.rsplit(":", 1)[-1]
 
 
 class ToolRegistry:
@@ -700,10 +716,10 @@ class ToolCallRecord:
     error: str = ""
     duration_ms: float = 0.0
 
-    def event_entry(self) -> dict[str, Any]:
+    def event_entry(self, service_name: str = "") -> dict[str, Any]:
         result = self.result or ToolResult(data="Tool call error", metadata={"error": self.error})
         return {
-            "tool_id": self.tool_id,
+            "tool_id": qualified_tool_id(service_name, self.tool_id),
             "arguments": _jsonable(self.arguments),
             "result": {
                 "data": _jsonable(result.data),

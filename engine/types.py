@@ -217,6 +217,8 @@ class ToolSpec:
     description: str = ""
     parameters: tuple[ToolParameter, ...] = ()
     is_consequential: bool = False
+    # The service providing the tool; events name a tool "<service>:<tool>", as Parlant's do.
+    service_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -459,7 +459,7 @@ async def test_overlapping_tools_are_judged_together_in_one_call(scripted_openai
     assert {t.id for t in decision.tools} == {"check_stock", "reserve_pastry"}
     assert ran == ["reserve_pastry"]
     [tool_event] = sink.tool_events
-    assert [c["tool_id"] for c in tool_event.data["tool_calls"]] == ["reserve_pastry"]
+    assert [c["tool_id"] for c in tool_event.data["tool_calls"]] == ["tests:reserve_pastry"]
     assert outcome.trace["relationships"] == []
     assert calls(outcome) == [(DECIDE, True), (COMPOSE, True)]
 
@@ -989,7 +989,7 @@ async def test_tools_called_together_run_in_parallel(scripted_openai, nlp) -> No
 
     [tool_event] = sink.tool_events
     results = {c["tool_id"]: c["result"]["data"] for c in tool_event.data["tool_calls"]}
-    assert results == {"get_hours": "7:00-19:00", "get_wifi": "croissant42"}
+    assert results == {"tests:get_hours": "7:00-19:00", "tests:get_wifi": "croissant42"}
     assert all(not entry.get("error") for entry in outcome.trace["tools"])
     assert {r.tool_id for r in model.compositions[0].tool_results} == {"get_hours", "get_wifi"}
 

@@ -137,7 +137,8 @@ async def test_it_runs_a_tool_with_arguments_read_from_the_message() -> None:
     assert tool_event.data == {
         "tool_calls": [
             {
-                "tool_id": "get_balance",
+                # "<service>:<tool>", as Parlant's clients read it; the service is the package.
+                "tool_id": "tests:get_balance",
                 "arguments": {"account_type": "savings"},
                 "result": {
                     "data": {"balance": "12.00 USD"},
@@ -261,9 +262,9 @@ async def test_tools_run_in_parallel_and_failures_become_data() -> None:
     )
     [tool_event] = sink.tool_events
     results = {c["tool_id"]: c["result"] for c in tool_event.data["tool_calls"]}
-    assert results["first_lookup"]["data"] == "one"
-    assert results["second_lookup"]["data"] == "Tool call error"
-    assert "backend down" in results["second_lookup"]["metadata"]["error"]
+    assert results["tests:first_lookup"]["data"] == "one"
+    assert results["tests:second_lookup"]["data"] == "Tool call error"
+    assert "backend down" in results["tests:second_lookup"]["metadata"]["error"]
     assert sink.messages
 
 
