@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine import prompts
+from engine.applied import applied_ids, followed_ids
 from engine.canned import (
     field_values,
     no_match_text,
@@ -958,6 +959,7 @@ class _Turn:
     async def _compose_and_emit(self) -> MessagePayload | None:
         mode = self._composition_mode()
         instructions, principles = self._instructions()
+        self.composed_instructions = instructions
         fields = field_values(
             customer_name=self.turn.customer.name,
             agent_name=self.agent.name,
@@ -1025,9 +1027,14 @@ class _Turn:
             CompositionMode.FLUID,
             CompositionMode.COMPOSITED_CANNED,
         )
+        self.followed: set[str] | None = None  # set by a composing model that says what it did
         if is_stream:
-            return await self._stream(payload, composition_trace)
+            streamed = await self._stream(payload, composition_trace)
+            if streamed is not None:
+                self._record_applied(streamed.text, instructions, composition_trace)
+            return streamed
         text, template_ids = await self._compose_block(mode, payload, fields, composition_trace)
+        self._record_applied(text, instructions, composition_trace)
         message = MessagePayload(text=text, canned_response_ids=template_ids)
         if (
             await run_hooks(self.engine.hooks.on_before_message, self.hook_context, message)
@@ -1044,6 +1051,17 @@ class _Turn:
         )
         composition_trace["message"] = message.text
         return message
+
+    def _record_applied(
+        self,
+        text: str,
+        instructions: Sequence[Mapping[str, Any]],
+        composition_trace: dict[str, Any],
+    ) -> None:
+        """Which instructions the reply carried out; only those count as applied."""
+        self.applied_now = applied_ids(text, instructions, self.followed)
+        composition_trace["applied"] = sorted(self.applied_now)
+        composition_trace["applied_by"] = "composer" if self.followed is not None else "reading"
 
     async def _compose_block(
         self,
@@ -1093,6 +1111,7 @@ class _Turn:
                 composition_trace["canned_response_id"] = chosen["id"]
                 composition_trace["draft"] = result.content.get("message", "")
                 return chosen["text"], [chosen["id"]]
+            self.followed = followed_ids(result.content, self.composed_instructions)
             return result.content["message"], []
         result = await generate_checked(
             self.nlp,
@@ -1105,6 +1124,7 @@ class _Turn:
             self.log,
             round_number=round_number,
         )
+        self.followed = followed_ids(result.content, self.composed_instructions)
         return result.content["message"], []
 
     async def _stream(
@@ -1210,12 +1230,16 @@ class _Turn:
     ) -> TurnOutcome:
         if state is None:
             matched = getattr(self, "matched_ids", [])
+            # Without a reply written this turn there is nothing to read, so every matched action
+            # counts as before; with one, only what it carried out does.
+            carried = getattr(self, "applied_now", None)
             trackable = [
                 gid
                 for gid in matched
                 if self.guidelines[gid].action.strip()
                 and not self.guidelines[gid].is_continuous
                 and self.guidelines[gid].criticality != Criticality.LOW
+                and (carried is None or gid in carried)
             ]
             state = AgentState(
                 applied_guideline_ids=tuple(

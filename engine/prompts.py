@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from engine.applied import FOLLOWED_FIELD, FOLLOWED_INSTRUCTION, FOLLOWED_SCHEMA
+
 PROMPT_VERSION = "2025-01.1"
 
 DECISION_SCHEMA_NAME = "turn_decision"
@@ -73,7 +75,8 @@ COMPOSE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "required": ["message"],
     "additionalProperties": False,
-    "properties": {"message": {"type": "string"}},
+    # The instructions the message follows: what counts as applied (no separate analysis call).
+    "properties": {"message": {"type": "string"}, FOLLOWED_FIELD: FOLLOWED_SCHEMA},
 }
 
 CANNED_FLUID_SCHEMA: Mapping[str, Any] = {
@@ -83,6 +86,7 @@ CANNED_FLUID_SCHEMA: Mapping[str, Any] = {
     "properties": {
         "canned_response_id": {"type": "string"},
         "message": {"type": "string"},
+        FOLLOWED_FIELD: FOLLOWED_SCHEMA,
     },
 }
 
@@ -316,9 +320,12 @@ def compose_prompt(payload: Mapping[str, Any]) -> str:
     if payload.get("is_stream"):
         lines.append("Reply with the message text only.")
     else:
-        example = {"message": "<your message>"}
+        example: dict[str, Any] = {"message": "<your message>"}
         if mode == "canned_fluid":
             example = {"canned_response_id": "", "message": "<your message>"}
+        if instructions:
+            example[FOLLOWED_FIELD] = list(range(1, len(instructions) + 1))
+            lines += ["", FOLLOWED_INSTRUCTION]
         lines += ["", "OUTPUT FORMAT:", _json(example)]
     return "\n".join(lines)
 
