@@ -376,10 +376,14 @@ class ScenarioModel:
         *,
         write: Callable[[ComposePrompt], str] = write_from_instructions,
         choose: Callable[[ComposePrompt], str] = first_template,
+        follow: Callable[[ComposePrompt], list[int]] | None = None,
     ) -> None:
         self.decide = decide or (lambda prompt: prompt.answer())
         self.write = write
         self.choose = choose
+        # The instruction numbers the composing model says its message follows (None: it says
+        # nothing, as an older model might).
+        self.follow = follow
         self.decisions: list[DecisionPrompt] = []
         self.compositions: list[ComposePrompt] = []
         self.schema_names: list[str] = []  # of every request answered, in order
@@ -400,8 +404,11 @@ class ScenarioModel:
             return self.write(composition)
         if schema_name == prompts.STRICT_CANNED_SCHEMA_NAME:
             return {"canned_response_id": self.choose(composition)}
+        followed = (
+            {} if self.follow is None else {"followed_instructions": self.follow(composition)}
+        )
         if schema_name == prompts.CANNED_FLUID_SCHEMA_NAME:
             chosen = self.choose(composition)
             text = composition.templates.get(chosen) or self.write(composition)
-            return {"canned_response_id": chosen, "message": text}
-        return {"message": self.write(composition)}
+            return {"canned_response_id": chosen, "message": text, **followed}
+        return {"message": self.write(composition), **followed}

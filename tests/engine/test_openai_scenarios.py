@@ -1539,3 +1539,79 @@ async def test_a_choice_outside_the_list_is_invalid_and_the_reply_names_the_vali
     assert (
         "tell them the valid choices: shoes, accessories, outerwear" in model.compositions[0].text
     )
+
+
+# -- applied actions: only what the reply did counts as done --------------------------------------
+
+DESSERT = make_guideline(
+    "g_dessert", "the customer celebrates a birthday", "offer a free birthday dessert"
+)
+TABLE_NUMBER = make_guideline(
+    "g_table",
+    "the customer orders food",
+    "ask for their table number",
+    is_customer_dependent=True,
+)
+
+
+def only_the_dessert(prompt: ComposePrompt) -> str:
+    return "Happy birthday! May I offer you a free dessert?"
+
+
+async def test_the_composer_says_which_instructions_it_followed_and_only_those_are_done(
+    scripted_openai, nlp
+) -> None:
+    def decide(prompt: DecisionPrompt) -> dict[str, Any]:
+        return prompt.answer([DESSERT.condition, TABLE_NUMBER.condition])
+
+    def follow(prompt: ComposePrompt) -> list[int]:
+        # The dessert offer only, plus numbers that name nothing: the engine keeps what is real.
+        return [prompt.actions.index(DESSERT.action) + 1, 0, 17]
+
+    model = serve(scripted_openai, ScenarioModel(decide, write=only_the_dessert, follow=follow))
+    turn = make_turn(
+        events=customer_says("It's my birthday! I'd like to order food for the celebration."),
+        guidelines=(DESSERT, TABLE_NUMBER),
+    )
+    _, outcome = await run_turn(nlp, turn)
+
+    assert "followed_instructions" in model.compositions[0].text
+    assert len(scripted_openai.chat_requests) == 2  # no extra analysis call
+    assert outcome.state.applied_guideline_ids == ("g_dessert",)
+    assert outcome.trace["composition"]["applied_by"] == "composer"
+
+    # Next turn the table number is still pending: not marked DONE, so it is asked again.
+    await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(
+                ("customer", "It's my birthday! I'd like to order food for the celebration."),
+                ("agent", only_the_dessert(model.compositions[0])),
+                ("customer", "Yes please, and I'd like to order food: the pasta."),
+            ),
+            guidelines=(DESSERT, TABLE_NUMBER),
+            state=outcome.state,
+        ),
+    )
+    flags = model.decisions[1].guideline(TABLE_NUMBER.condition).flags
+    assert flags == {"CUSTOMER-DEPENDENT"}
+    assert model.decisions[1].guideline(DESSERT.condition).flags == {"DONE"}
+
+
+async def test_without_the_composers_list_the_reply_is_read(scripted_openai, nlp) -> None:
+    serve(
+        scripted_openai,
+        ScenarioModel(
+            lambda prompt: prompt.answer([DESSERT.condition, TABLE_NUMBER.condition]),
+            write=only_the_dessert,
+        ),
+    )
+    _, outcome = await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("It's my birthday! I'd like to order food."),
+            guidelines=(DESSERT, TABLE_NUMBER),
+        ),
+    )
+    assert outcome.state.applied_guideline_ids == ("g_dessert",)
+    assert outcome.trace["composition"]["applied_by"] == "reading"
