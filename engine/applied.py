@@ -72,3 +72,11 @@ def applied_ids(
     if followed is not None:
         return {str(i["id"]) for i in instructions if str(i["id"]) in followed}
     return {str(i["id"]) for i in instructions if carried_out(message, i.get("action", ""))}
+
+
+def customer_did_their_part(payload: Mapping[str, Any], action: str) -> bool:
+    """A customer-dependent action done earlier ("ask for the order number") stays active
+    until the customer answers; the latest message answering it ends it."""
+    from engine.journeys import AnswerEvidence
+
+    return AnswerEvidence.build(payload).gives(action, was_asked=True)

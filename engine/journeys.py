@@ -538,12 +538,17 @@ class AnswerEvidence:
 
     def answers(self, action: str, *, was_asked: bool = False) -> bool:
         """The message already gives what a step's action asks for ("ask which day…")."""
+        return not self.is_question and self.gives(action, was_asked=was_asked)
+
+    def gives(self, action: str, *, was_asked: bool = False) -> bool:
+        """The message carries what the action asks for, even inside a question of its own
+        ("Where is my order? It's 48213." gives the order number)."""
         lowered = action.lower()
         match = re.match(
             r"^(?:politely |kindly |then )?(?:ask|request|collect|find out|get|check)\b(.*)$",
             lowered,
         )
-        if not match or self.is_question:
+        if not match:
             return False
         choices = _listed_choices(action)
         if self._gives(match.group(1), choices=choices):

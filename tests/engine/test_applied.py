@@ -69,3 +69,28 @@ async def test_the_local_provider_records_what_its_reply_did() -> None:
     matched_actions = {m["id"] for m in outcome.trace["matched"]}
     assert set(outcome.state.applied_guideline_ids) <= matched_actions
     assert set(outcome.state.applied_guideline_ids) == set(composition["applied"]) & matched_actions
+
+
+async def test_a_customer_dependent_action_stays_active_until_the_customer_answers() -> None:
+    from tests.engine.bank import bank_snapshot
+
+    order_number = make_guideline(
+        "g_order",
+        "the customer asks where their order is",
+        "ask for the order number",
+        is_customer_dependent=True,
+    )
+    session = Session(
+        Engine(nlp=LocalNLPService()), bank_snapshot(guidelines=(order_number,), journeys=())
+    )
+
+    def matched() -> list[str]:
+        return [m["id"] for m in session.outcomes[-1].trace["matched"]]
+
+    await session.say("Where is my order?")
+    assert matched() == ["g_order"]
+    assert session.state.applied_guideline_ids == ("g_order",)
+    await session.say("I'm still waiting, where is my order??")
+    assert matched() == ["g_order"]  # done once, but the customer has not answered yet
+    await session.say("Where is my order? The order number is 48213.")
+    assert matched() == []
