@@ -1615,3 +1615,30 @@ async def test_without_the_composers_list_the_reply_is_read(scripted_openai, nlp
     )
     assert outcome.state.applied_guideline_ids == ("g_dessert",)
     assert outcome.trace["composition"]["applied_by"] == "reading"
+
+
+async def test_only_the_highest_numeric_priority_reaches_the_reply_whatever_the_model_matched(
+    scripted_openai, nlp
+) -> None:
+    urgent = make_guideline(
+        "g_urgent",
+        "the customer reports a gas smell",
+        "tell them to leave and call 911",
+        priority=2,
+    )
+    chatty = make_guideline(
+        "g_chatty", "the customer mentions their kitchen", "suggest our new cookware"
+    )
+    model = serve(
+        scripted_openai,
+        ScenarioModel(lambda prompt: prompt.answer([urgent.condition, chatty.condition])),
+    )
+    sink, outcome = await run_turn(
+        nlp,
+        make_turn(events=customer_says("I smell gas in my kitchen!"), guidelines=(urgent, chatty)),
+    )
+    assert model.compositions[0].actions == [urgent.action]
+    assert ready_data(sink)["matched_guidelines"] == ["g_urgent"]
+    assert [(e["effect"], e["entity"]) for e in outcome.trace["relationships"]] == [
+        ("deprioritized", "g_chatty")
+    ]
