@@ -506,7 +506,7 @@ class GuidelineAdmin(ScopedAdmin):
 @admin.register(Relationship)
 class RelationshipAdmin(HistoryAdmin):
     form = RelationshipAdminForm
-    list_display = ("kind", "source", "target", "created_at")
+    list_display = ("kind", "source", "target", "group_id", "created_at")
     list_filter = ("kind",)
     list_select_related = (
         "source_guideline",
@@ -539,7 +539,7 @@ class RelationshipAdmin(HistoryAdmin):
     )
     readonly_fields = ("id", "created_at")
     fieldsets = (
-        (None, {"fields": ("kind",)}),
+        (None, {"fields": ("kind", "group_id")}),
         (
             "Source (exactly one)",
             {"fields": ("source_guideline", "source_tag", "source_journey", "source_tool")},

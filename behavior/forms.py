@@ -145,10 +145,15 @@ class RelationshipAdminForm(forms.ModelForm):
             "target_tag",
             "target_journey",
             "target_tool",
+            "group_id",
         ]
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        if cleaned.get("group_id") and cleaned.get("kind") != Relationship.Kind.DEPENDENCY_ANY:
+            raise ValidationError(
+                {"group_id": "Only a dependency-on-any relationship has a group."}
+            )
         for side in ("source", "target"):
             shown = [
                 f"{side}_{kind}"

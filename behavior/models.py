@@ -382,6 +382,10 @@ class Relationship(models.Model):
         ENTAILMENT = "entailment", "Entailment (source active ⇒ target active)"
         PRIORITY = "priority", "Priority (both active ⇒ target dropped)"
         DEPENDENCY = "dependency", "Dependency (source needs target active)"
+        DEPENDENCY_ANY = (
+            "dependency_any",
+            "Dependency on any (source needs one target of each group active)",
+        )
         DISAMBIGUATION = "disambiguation", "Disambiguation (ask which target is meant)"
         OVERLAP = "overlap", "Overlap (tools decided together)"
         REEVALUATION = "reevaluation", "Reevaluation (rematch source after target tool)"
@@ -414,6 +418,15 @@ class Relationship(models.Model):
     target_tool = models.ForeignKey(
         Tool, models.CASCADE, null=True, blank=True, related_name="incoming_relationships"
     )
+    group_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=(
+            "Dependency on any: the source's relationships sharing a group form one group, of "
+            "which one target must be active; every group must hold."
+        ),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -433,12 +446,17 @@ class Relationship(models.Model):
                         "entailment",
                         "priority",
                         "dependency",
+                        "dependency_any",
                         "disambiguation",
                         "overlap",
                         "reevaluation",
                     ]
                 ),
                 name="behavior_relationship_known_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="dependency_any") | models.Q(group_id=""),
+                name="behavior_relationship_group_only_for_dependency_any",
             ),
         ]
 

@@ -99,6 +99,22 @@ class _Relatable:
         """This applies only while `other` applies."""
         return self._relate(models.Relationship.Kind.DEPENDENCY, other)
 
+    def depend_on_any(self, others: Sequence[_Relatable]) -> list[models.Relationship]:
+        """This applies only while at least one of `others` applies. Each call makes one group;
+        several calls must all hold."""
+        source = self._endpoint()
+        group_id = models.new_id()
+        with _revision("relate dependency_any"):
+            return [
+                services.relationship_create(
+                    kind=models.Relationship.Kind.DEPENDENCY_ANY,
+                    source=source,
+                    target=other._endpoint(),
+                    group_id=group_id,
+                )
+                for other in others
+            ]
+
     def reevaluate_after(self, tool: ToolLike) -> models.Relationship:
         """Match this again after the tool ran (its result may change whether it applies)."""
         return self._relate(models.Relationship.Kind.REEVALUATION, tool)

@@ -301,6 +301,7 @@ class RelationshipSerializer(serializers.ModelSerializer):
             "source_tool",
             "target_tool",
             "kind",
+            "group_id",
         ]
 
     def _tag(self, relationship: Relationship, side: str) -> dict | None:
@@ -324,6 +325,8 @@ class RelationshipCreateSerializer(serializers.Serializer):
     target_guideline = serializers.CharField(required=False, allow_null=True)
     target_tag = serializers.CharField(required=False, allow_null=True)
     target_tool = ToolIdSerializer(required=False, allow_null=True)
+    # dependency_any only: targets of one source sharing a group are alternatives.
+    group_id = serializers.CharField(required=False, allow_blank=True, max_length=64, default="")
 
 
 # --- Journeys ----------------------------------------------------------------------------------

@@ -443,9 +443,17 @@ class Endpoint:
         return {f"{side}_tag": tags_resolve([self.tag_id])[0]}
 
 
-def relationship_create(*, kind: str, source: Endpoint, target: Endpoint) -> Relationship:
-    """Create a relationship; an entity cannot relate to itself, and duplicates are refused."""
+def relationship_create(
+    *, kind: str, source: Endpoint, target: Endpoint, group_id: str = ""
+) -> Relationship:
+    """Create a relationship; an entity cannot relate to itself, and duplicates are refused.
+
+    `group_id` names the group a dependency-on-any target belongs to (one target per group
+    must be active); it means nothing for other kinds and is refused there.
+    """
     _choice(kind, Relationship.Kind.values, "kind")
+    if group_id and kind != Relationship.Kind.DEPENDENCY_ANY:
+        raise ValidationError({"group_id": "Only a dependency_any relationship has a group."})
     source.check("source")
     target.check("target")
     ends = source.resolved("source") | target.resolved("target")
@@ -453,9 +461,9 @@ def relationship_create(*, kind: str, source: Endpoint, target: Endpoint) -> Rel
     target_value = next(value for key, value in ends.items() if key.startswith("target_"))
     if type(source_value) is type(target_value) and source_value.pk == target_value.pk:
         raise ValidationError({"target": "An entity cannot relate to itself."})
-    if Relationship.objects.filter(kind=kind, **ends).exists():
+    if Relationship.objects.filter(kind=kind, group_id=group_id, **ends).exists():
         raise ValidationError({"kind": "This relationship already exists."})
-    return Relationship.objects.create(kind=kind, **ends)
+    return Relationship.objects.create(kind=kind, group_id=group_id, **ends)
 
 
 def relationship_delete(*, relationship_id: str) -> None:

@@ -101,6 +101,7 @@ def to_relationship(row: Relationship) -> engine_types.Relationship:
         kind=engine_types.RelationshipKind(row.kind),
         source=to_entity_ref(row, "source"),
         target=to_entity_ref(row, "target"),
+        group_id=row.group_id,
     )
 
 
@@ -214,11 +215,14 @@ def to_tool_spec(row: Tool) -> engine_types.ToolSpec:
                 enum=tuple(str(item) for item in spec.get("enum") or ()),
                 is_required=name in required,
                 examples=tuple(str(item) for item in spec.get("examples") or ()),
+                item_type=spec.get("item_type", ""),
+                default=spec.get("default"),
             )
             for name in _parameter_order(row)
             for spec in (row.parameters[name],)
         ),
         is_consequential=row.is_consequential,
+        service_name=row.service.name,
     )
 
 
@@ -351,7 +355,11 @@ def agent_snapshot(agent_id: str, customer_id: str | None = None) -> engine_type
         for ref in (r.source, r.target)
         if ref.kind == engine_types.EntityKind.TOOL
     }
-    tools = Tool.objects.filter(pk__in=used_tool_ids, is_available=True).order_by("id")
+    tools = (
+        Tool.objects.filter(pk__in=used_tool_ids, is_available=True)
+        .select_related("service")
+        .order_by("id")
+    )
     # Guideline-attached retrievers start with the turn too: they must run alongside matching,
     # before anyone knows whether their guideline will match.
     retriever_names = (

@@ -27,7 +27,7 @@ def discover() -> None:
 
 def service_name_for(registered: RegisteredTool) -> str:
     """Tools are grouped into services by the app (top-level package) that defines them."""
-    return (registered.function.__module__ or "local").split(".")[0]
+    return registered.service_name
 
 
 def tool_parameters(registered: RegisteredTool) -> dict[str, dict[str, Any]]:
@@ -39,6 +39,10 @@ def tool_parameters(registered: RegisteredTool) -> dict[str, dict[str, Any]]:
             spec["enum"] = list(parameter.enum)
         if parameter.examples:
             spec["examples"] = list(parameter.examples)
+        if parameter.item_type:
+            spec["item_type"] = parameter.item_type
+        if parameter.default is not None:
+            spec["default"] = parameter.default
         described[parameter.name] = spec
     return described
 

@@ -200,7 +200,13 @@ def behavior_export(*, agent_id: str) -> dict[str, Any]:
             for journey in journeys
         ],
         "relationships": [
-            {"id": r.id, "kind": r.kind, "source": _end(r, "source"), "target": _end(r, "target")}
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "source": _end(r, "source"),
+                "target": _end(r, "target"),
+                **({"group_id": r.group_id} if r.group_id else {}),
+            }
             for r in relationships
         ],
         "terms": [
@@ -452,6 +458,7 @@ def _import_relationship(item: dict[str, Any], tag_ids) -> None:
         pk=item["id"],
         defaults={
             "kind": item["kind"],
+            "group_id": item.get("group_id", ""),
             **{
                 f"{side}_{kind}_id": None
                 for side in ("source", "target")

@@ -277,7 +277,10 @@ class RelationshipViewSet(AuthoringViewSet):
 
         with self.revision("create relationship"):
             relationship = services.relationship_create(
-                kind=data["kind"], source=endpoint("source"), target=endpoint("target")
+                kind=data["kind"],
+                source=endpoint("source"),
+                target=endpoint("target"),
+                group_id=data.get("group_id", ""),
             )
         return self.created(relationship)
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine import prompts
+from engine.applied import applied_ids, followed_ids
 from engine.canned import (
     field_values,
     no_match_text,
@@ -40,6 +41,7 @@ from engine.hooks import (
     run_hooks,
 )
 from engine.journeys import (
+    LEFT_AT_KEY,
     JourneyMove,
     activation_key,
     advance_directly,
@@ -48,6 +50,7 @@ from engine.journeys import (
     current_state_id,
     is_active,
     journey_item,
+    note_left,
     outgoing,
     pending_tool_state,
     state_by_id,
@@ -81,6 +84,7 @@ from engine.tools import (
     cast_argument,
     prompt_view_of,
     run_tool,
+    unqualified_tool_id,
 )
 from engine.types import (
     AgentSnapshot,
@@ -205,6 +209,8 @@ class _Turn:
             k: tuple(v) for k, v in turn.state.journey_paths.items()
         }
         self.moves: dict[str, JourneyMove] = {}
+        # Journeys the customer left half-way, and where: coming back resumes there.
+        self.left_at: dict[str, str] = dict(turn.state.data.get(LEFT_AT_KEY, {}))
         self.tool_records: list[ToolCallRecord] = []
         self.missing_arguments: list[dict[str, Any]] = []
         self.session_mode: SessionMode | None = None
@@ -431,7 +437,7 @@ class _Turn:
                 result = call.get("result", {})
                 results.append(
                     {
-                        "tool_id": call.get("tool_id", ""),
+                        "tool_id": unqualified_tool_id(call.get("tool_id", "")),
                         "arguments": call.get("arguments", {}),
                         "data": result.get("data"),
                         "canned_response_fields": result.get("canned_response_fields", {}),
@@ -565,6 +571,7 @@ class _Turn:
                     self.paths.get(j.id, ()),
                     {t.id: transition_ids[t.id] for t in j.transitions},
                     self.scores,
+                    self.left_at.get(j.id),
                 )
                 for j in journeys
             ],
@@ -668,6 +675,10 @@ class _Turn:
             )
         return items
 
+    def _service_name(self, tool_id: str) -> str:
+        spec = self._tool_spec(tool_id)
+        return spec.service_name if spec is not None else ""
+
     def _tool_spec(self, tool_id: str) -> ToolSpec | None:
         if tool_id in self.tool_specs:
             return self.tool_specs[tool_id]
@@ -692,7 +703,9 @@ class _Turn:
                 backtrack_to=choice["backtrack_to"],
                 exit_journey=choice["exit"],
                 activate=activate,
+                resume_at=self.left_at.get(journey_id),
             )
+            note_left(self.left_at, move)
             self.paths[journey_id] = move.path_after
             previous = self.moves.get(journey_id)
             if previous is None:
@@ -800,7 +813,11 @@ class _Turn:
             NewEvent(
                 kind=EventKind.TOOL,
                 source=EventSource.SYSTEM,
-                data={"tool_calls": [record.event_entry() for record in records]},
+                data={
+                    "tool_calls": [
+                        record.event_entry(self._service_name(record.tool_id)) for record in records
+                    ]
+                },
             )
         )
         for record in records:
@@ -942,6 +959,7 @@ class _Turn:
     async def _compose_and_emit(self) -> MessagePayload | None:
         mode = self._composition_mode()
         instructions, principles = self._instructions()
+        self.composed_instructions = instructions
         fields = field_values(
             customer_name=self.turn.customer.name,
             agent_name=self.agent.name,
@@ -1009,9 +1027,14 @@ class _Turn:
             CompositionMode.FLUID,
             CompositionMode.COMPOSITED_CANNED,
         )
+        self.followed: set[str] | None = None  # set by a composing model that says what it did
         if is_stream:
-            return await self._stream(payload, composition_trace)
+            streamed = await self._stream(payload, composition_trace)
+            if streamed is not None:
+                self._record_applied(streamed.text, instructions, composition_trace)
+            return streamed
         text, template_ids = await self._compose_block(mode, payload, fields, composition_trace)
+        self._record_applied(text, instructions, composition_trace)
         message = MessagePayload(text=text, canned_response_ids=template_ids)
         if (
             await run_hooks(self.engine.hooks.on_before_message, self.hook_context, message)
@@ -1028,6 +1051,17 @@ class _Turn:
         )
         composition_trace["message"] = message.text
         return message
+
+    def _record_applied(
+        self,
+        text: str,
+        instructions: Sequence[Mapping[str, Any]],
+        composition_trace: dict[str, Any],
+    ) -> None:
+        """Which instructions the reply carried out; only those count as applied."""
+        self.applied_now = applied_ids(text, instructions, self.followed)
+        composition_trace["applied"] = sorted(self.applied_now)
+        composition_trace["applied_by"] = "composer" if self.followed is not None else "reading"
 
     async def _compose_block(
         self,
@@ -1077,6 +1111,7 @@ class _Turn:
                 composition_trace["canned_response_id"] = chosen["id"]
                 composition_trace["draft"] = result.content.get("message", "")
                 return chosen["text"], [chosen["id"]]
+            self.followed = followed_ids(result.content, self.composed_instructions)
             return result.content["message"], []
         result = await generate_checked(
             self.nlp,
@@ -1089,6 +1124,7 @@ class _Turn:
             self.log,
             round_number=round_number,
         )
+        self.followed = followed_ids(result.content, self.composed_instructions)
         return result.content["message"], []
 
     async def _stream(
@@ -1194,19 +1230,27 @@ class _Turn:
     ) -> TurnOutcome:
         if state is None:
             matched = getattr(self, "matched_ids", [])
+            # Without a reply written this turn there is nothing to read, so every matched action
+            # counts as before; with one, only what it carried out does.
+            carried = getattr(self, "applied_now", None)
             trackable = [
                 gid
                 for gid in matched
                 if self.guidelines[gid].action.strip()
                 and not self.guidelines[gid].is_continuous
                 and self.guidelines[gid].criticality != Criticality.LOW
+                and (carried is None or gid in carried)
             ]
             state = AgentState(
                 applied_guideline_ids=tuple(
                     dict.fromkeys([*self.turn.state.applied_guideline_ids, *trackable])
                 ),
                 journey_paths={k: tuple(v) for k, v in self.paths.items()},
-                data={**self.turn.state.data, LAST_MATCHED_KEY: list(matched)},
+                data={
+                    **self.turn.state.data,
+                    LAST_MATCHED_KEY: list(matched),
+                    LEFT_AT_KEY: dict(self.left_at),
+                },
             )
         if was_cancelled:
             state = self.turn.state
@@ -1282,6 +1326,10 @@ def _parameter_item(parameter: ToolParameter) -> dict[str, Any]:
         item["enum"] = list(parameter.enum)
     if parameter.examples:
         item["examples"] = list(parameter.examples)
+    if parameter.item_type:
+        item["item_type"] = parameter.item_type
+    if parameter.default is not None:
+        item["default"] = parameter.default
     return item
 
 

@@ -78,23 +78,55 @@ class JourneyMove:
 
 
 def advance_directly(journey: Journey, path: tuple[str, ...], move: JourneyMove) -> tuple[str, ...]:
-    """Follow transitions that need no judgement from the current state.
+    """Leave the chat step performed last turn where that needs no judgement.
 
-    Out of a chat step (performed last turn) or a fork, a single unconditional transition is taken.
-    Tool steps are left alone here: they move on only after their tool ran (see after_tools).
+    A chat step is performed by saying it, so only the step the agent said last turn is left
+    here: through its single unconditional transition (and any single-way forks after it), to
+    the next step, which this turn performs. A chat step with no way on was the journey's last:
+    saying it completed the journey. Tool steps move on only after their tool ran (after_tools).
     """
+    current = current_state_id(path)
+    state = state_by_id(journey, current) if current else None
+    if state is None or state.is_tool_state or asks_the_customer(state.action):
+        # A step asking the customer something is done only once they answered: that is
+        # judged with the latest message, in the decision.
+        return path
+    transitions = outgoing(journey, state.id)
+    if not transitions and not state.is_fork:
+        move.events.append("completed")
+        return (*path, JOURNEY_END)
+    if len(transitions) != 1 or transitions[0].condition.strip():
+        return path
+    path = _enter(journey, path, transitions[0], move)
     for _ in range(MAX_STEPS_PER_TURN):
-        current = current_state_id(path)
-        if current is None:
-            return path
-        state = state_by_id(journey, current)
-        if state is None or state.is_tool_state:
-            return path
-        transitions = outgoing(journey, current)
-        if len(transitions) != 1 or transitions[0].condition.strip():
-            return path
-        path = _enter(journey, path, transitions[0], move)
+        before = path
+        path = advance_directly_forks(journey, path, move)
+        if path == before:
+            break
     return path
+
+
+_ASKING = re.compile(
+    r"^(?:politely |kindly |then |first )?(?:ask|request|collect|find out|get|check|confirm|"
+    r"verify|obtain|gather)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_the_customer(action: str) -> bool:
+    """A step whose action needs the customer's answer ("ask which day suits them")."""
+    return bool(_ASKING.match(action.strip()))
+
+
+LEFT_AT_KEY = "journeys_left_at"  # AgentState.data: journey id -> the step it was left at
+
+
+def note_left(left_at: dict[str, str], move: JourneyMove) -> None:
+    """Remember where the customer left a journey, so that coming back resumes there."""
+    if "exited" in move.events and move.path_before and is_active(move.path_before):
+        left_at[move.journey_id] = move.path_before[-1]
+    elif is_active(move.path_after) or "completed" in move.events:
+        left_at.pop(move.journey_id, None)
 
 
 def _enter(
@@ -119,6 +151,7 @@ def apply_decision(
     backtrack_to: str = "",
     exit_journey: bool = False,
     activate: bool = False,
+    resume_at: str | None = None,
 ) -> JourneyMove:
     """Apply the judged transitions, ignoring any that do not chain from where the journey is.
 
@@ -137,8 +170,18 @@ def apply_decision(
     elif not is_active(path):
         if not activate:
             return move
-        path = (*path, JOURNEY_INITIAL) if not path or path[-1] == JOURNEY_END else path
-        move.events.append("activated")
+        resumed = resume_at if resume_at and state_by_id(journey, resume_at) else None
+        if resumed is not None and path:
+            # Coming back to a journey left half-way resumes it where it stopped; a customer
+            # starting over is a backtrack to its first step.
+            path = (*path, resumed)
+            move.events.append(f"resumed:{resumed}")
+            move.entered.append(resumed)
+            starts = {t.id for t in outgoing(journey, JOURNEY_INITIAL)}
+            transitions = [t for t in transitions if t not in starts]
+        else:
+            path = (*path, JOURNEY_INITIAL) if not path or path[-1] == JOURNEY_END else path
+            move.events.append("activated")
     by_id = {t.id: t for t in journey.transitions}
     position = path[-1]
     for transition_id in transitions:
@@ -208,6 +251,7 @@ def journey_item(
     path: Sequence[str],
     transition_ids: Mapping[str, str],
     scores: Mapping[str, ConditionScore],
+    left_at: str | None = None,
 ) -> dict[str, Any]:
     """The decision payload entry of one journey (local ids for transitions: t1, t2, …)."""
     activation = max(
@@ -221,6 +265,7 @@ def journey_item(
         "description": journey.description,
         "conditions": list(journey.conditions),
         "current_step": current_state_id(path),
+        "left_at": None if is_active(path) else left_at,
         "visited": [state_id for state_id in path if state_id != JOURNEY_END],
         "steps": [
             {"id": state.id, "action": state.action, "tools": list(state.tool_ids)}
@@ -299,7 +344,9 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                 len(options) == 1
                 and unconditional
                 and not used_by_tool
-                and evidence.answers(step.get("action", ""))
+                and evidence.answers(
+                    step.get("action", ""), was_asked=hop == 0 and current is not None
+                )
             ):
                 best = unconditional[0]
             else:
@@ -334,7 +381,37 @@ def local_journey_decisions(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                 if redo:
                     decision["backtrack_to"] = redo
         decisions.append(decision)
+    _leave_abandoned_journeys(payload, decisions, latest_text)
     return decisions
+
+
+# The customer calling the journey off: "never mind", "forget it", "cancel that", "stop".
+_LEAVING = re.compile(
+    r"\b(?:never ?mind|forget (?:it|about it|that)|cancel (?:it|that|this)|"
+    r"changed? my mind|(?:don't|do not) want (?:to|it|that)\b.*\b(?:anymore|any more)|"
+    r"not interested|let'?s stop|stop (?:it|this|that)|no longer want)\b",
+    re.IGNORECASE,
+)
+
+
+def _leave_abandoned_journeys(
+    payload: Mapping[str, Any], decisions: list[dict[str, Any]], latest_text: str
+) -> None:
+    """An active journey that does not move is left when the customer calls it off, or when
+    another journey starts this turn (the customer switched; it resumes if they come back)."""
+    journeys = {journey["id"]: journey for journey in payload.get("journeys", ())}
+    started_another = any(
+        journeys[d["id"]].get("current_step") is None and d["transitions"] for d in decisions
+    )
+    calls_off = bool(_LEAVING.search(latest_text))
+    for decision in decisions:
+        journey = journeys[decision["id"]]
+        if journey.get("current_step") is None or decision["transitions"]:
+            continue
+        if decision.get("backtrack_to"):
+            continue
+        if calls_off or started_another:
+            decision["exit"] = True
 
 
 def _tool_step_with_new_values(
@@ -459,16 +536,26 @@ class AnswerEvidence:
             and "~decline" not in concepts,
         )
 
-    def answers(self, action: str) -> bool:
+    def answers(self, action: str, *, was_asked: bool = False) -> bool:
         """The message already gives what a step's action asks for ("ask which day…")."""
+        return not self.is_question and self.gives(action, was_asked=was_asked)
+
+    def gives(self, action: str, *, was_asked: bool = False) -> bool:
+        """The message carries what the action asks for, even inside a question of its own
+        ("Where is my order? It's 48213." gives the order number)."""
         lowered = action.lower()
         match = re.match(
             r"^(?:politely |kindly |then )?(?:ask|request|collect|find out|get|check)\b(.*)$",
             lowered,
         )
-        if not match or self.is_question:
+        if not match:
             return False
-        return self._gives(match.group(1), choices=_listed_choices(action))
+        choices = _listed_choices(action)
+        if self._gives(match.group(1), choices=choices):
+            return True
+        # A plain reply naming something else than the listed choices still answers the step;
+        # the tool's validation then tells the customer what the valid choices are.
+        return was_asked and bool(choices) and self.replies_to_a_question
 
     def satisfies(self, condition: str) -> bool:
         """The message meets a condition about the customer answering ("picked a slot")."""

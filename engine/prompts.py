@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from engine.applied import FOLLOWED_FIELD, FOLLOWED_INSTRUCTION, FOLLOWED_SCHEMA
+
 PROMPT_VERSION = "2025-01.1"
 
 DECISION_SCHEMA_NAME = "turn_decision"
@@ -73,7 +75,8 @@ COMPOSE_SCHEMA: Mapping[str, Any] = {
     "type": "object",
     "required": ["message"],
     "additionalProperties": False,
-    "properties": {"message": {"type": "string"}},
+    # The instructions the message follows: what counts as applied (no separate analysis call).
+    "properties": {"message": {"type": "string"}, FOLLOWED_FIELD: FOLLOWED_SCHEMA},
 }
 
 CANNED_FLUID_SCHEMA: Mapping[str, Any] = {
@@ -83,6 +86,7 @@ CANNED_FLUID_SCHEMA: Mapping[str, Any] = {
     "properties": {
         "canned_response_id": {"type": "string"},
         "message": {"type": "string"},
+        FOLLOWED_FIELD: FOLLOWED_SCHEMA,
     },
 }
 
@@ -175,13 +179,21 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
         lines += [
             "",
             "JOURNEYS: for each, list in `transitions` the ids of the transitions to take now, in "
-            "order, starting from the current step (or from START if not started). Take a "
-            "transition only if its condition holds now; stop at a step whose action the agent "
-            "still has to perform. Empty list: stay. `exit: true` if the customer abandoned the "
-            "journey. `backtrack_to`: a VISITED step id if the customer changed an earlier answer.",
+            "order, starting from the current step (or from START if not started). The agent "
+            "performed the current step by saying it last turn; a step asking the customer "
+            "something is done once the customer answered it. Take a transition only if its "
+            "condition holds now. When the latest message already answers the next steps too, "
+            "go on past all of them in the same list; stop at the first step the agent still has "
+            "to perform (at most one step is said per turn; tool steps on the way run). Empty "
+            "list: stay. `exit: true` if the customer left the journey (called it off or turned "
+            "to something else). `backtrack_to`: a VISITED step id, when the customer changed an "
+            "earlier answer (that step is redone), or to resume a journey LEFT earlier that the "
+            "customer comes back to.",
         ]
         for journey in journeys:
-            started = journey.get("current_step") or "START (not started)"
+            started = journey.get("current_step") or (
+                f"LEFT at {journey['left_at']}" if journey.get("left_at") else "START (not started)"
+            )
             lines.append(
                 f"[{journey['id']}] {journey['title']}: {journey.get('description', '')} "
                 f"| activates when: {' OR '.join(journey.get('conditions', []))} "
@@ -204,13 +216,30 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
             "TOOLS: call a tool only when a guideline that lists it applies, or a journey "
             "transition you take leads to its tool step. Fill arguments only from the conversation "
             "or context; never guess a required value the customer has not given: put its name in "
-            "`missing` instead. Do not repeat a call whose result is already in TOOL RESULTS.",
+            "`missing` instead. Do not repeat a call whose result is already in TOOL RESULTS. "
+            "For a parameter with allowed values, pick the one the customer's words mean even when "
+            "the words differ (a phone charger is an accessory); when the customer asks for "
+            "something none of them covers, pass their words as given: the engine tells them the "
+            "valid choices. A list parameter takes a JSON list of every value the customer "
+            "wants. Leave out an optional parameter the customer did not state: its default "
+            "applies.",
         ]
         for tool in tools:
             parameters = ", ".join(
-                f"{p['name']}: {p['type']}"
+                f"{p['name']}: "
+                + (
+                    f"list of {p.get('item_type') or 'string'}"
+                    if p["type"] == "array"
+                    else p["type"]
+                )
                 + (f" one of {p['enum']}" if p.get("enum") else "")
-                + ("" if p.get("required", True) else " (optional)")
+                + (
+                    ""
+                    if p.get("required", True)
+                    else f" (optional, default {_json(p['default'])})"
+                    if "default" in p
+                    else " (optional)"
+                )
                 + (f" - {p['description']}" if p.get("description") else "")
                 for p in tool.get("parameters", [])
             )
@@ -232,6 +261,21 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
         f"({len(journeys)}); tool_calls may be empty.",
     ]
     return "\n".join(lines)
+
+
+def _missing_line(entry: Mapping[str, Any]) -> str:
+    """One value to ask for; a value given outside the allowed choices is refused by name, with
+    the valid choices, so the customer can pick one."""
+    line = f"- {entry['parameter']}: {entry.get('description', '')}"
+    choices = ", ".join(str(c) for c in entry.get("choices") or ())
+    if entry.get("is_invalid"):
+        given = _json(entry.get("value"))
+        line += f" | the customer's {given} is not valid: say so"
+        if choices:
+            line += f" and tell them the valid choices: {choices}"
+    elif choices:
+        line += f" | one of: {choices}"
+    return line
 
 
 def compose_prompt(payload: Mapping[str, Any]) -> str:
@@ -261,9 +305,7 @@ def compose_prompt(payload: Mapping[str, Any]) -> str:
         lines.extend(f"- {item['action']}" for item in payload["principles"])
     if payload.get("missing_arguments"):
         lines.append("ASK THE CUSTOMER FOR (needed before acting; ask for all at once):")
-        lines.extend(
-            f"- {m['parameter']}: {m.get('description', '')}" for m in payload["missing_arguments"]
-        )
+        lines.extend(_missing_line(m) for m in payload["missing_arguments"])
     templates = payload.get("canned_responses", [])
     if templates and mode == "composited_canned":
         lines.append("STYLE REFERENCES (write your message in the style and wording of these):")
@@ -278,9 +320,12 @@ def compose_prompt(payload: Mapping[str, Any]) -> str:
     if payload.get("is_stream"):
         lines.append("Reply with the message text only.")
     else:
-        example = {"message": "<your message>"}
+        example: dict[str, Any] = {"message": "<your message>"}
         if mode == "canned_fluid":
             example = {"canned_response_id": "", "message": "<your message>"}
+        if instructions:
+            example[FOLLOWED_FIELD] = list(range(1, len(instructions) + 1))
+            lines += ["", FOLLOWED_INSTRUCTION]
         lines += ["", "OUTPUT FORMAT:", _json(example)]
     return "\n".join(lines)
 

@@ -9,9 +9,11 @@ rest are typed parameters the engine describes to the model:
     ) -> ToolResult:
         '''Get the balance of one of the customer's accounts.'''
 
-Types: str, int, float, bool, an Enum, a Literal of strings, or Optional of those. A parameter with
-a default (or Optional) is optional. Descriptions come from the docstring's first paragraph, and
-per parameter from `Annotated[str, "description"]` or an "Args:" / ":param x:" docstring entry.
+Types: str, int, float, bool, date, datetime, an Enum, a Literal of strings, a list of any of
+these, or Optional of those. A parameter with a default (or Optional) is optional. Arguments are
+cast and validated with pydantic against the function's own annotations. Descriptions come from
+the docstring's first paragraph, and per parameter from `Annotated[str, "description"]` or an
+"Args:" / ":param x:" docstring entry.
 """
 
 from __future__ import annotations
@@ -27,8 +29,11 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any, Literal, Union
+
+import pydantic
 
 from engine.errors import ToolDefinitionError
 from engine.text import (
@@ -90,13 +95,29 @@ class RegisteredTool:
     is_consequential: bool = False
     annotations: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def service_name(self) -> str:
+        """Tools are grouped into services by the package (top-level) that defines them."""
+        return (getattr(self.function, "__module__", None) or "local").split(".")[0]
+
     def spec(self) -> ToolSpec:
         return ToolSpec(
             id=self.name,
             description=self.description,
             parameters=self.parameters,
             is_consequential=self.is_consequential,
+            service_name=self.service_name,
         )
+
+
+def qualified_tool_id(service_name: str, tool_id: str) -> str:
+    """A tool's id in events: "<service>:<tool>" (Parlant's ToolId written out)."""
+    return f"{service_name}:{tool_id}" if service_name else tool_id
+
+
+def unqualified_tool_id(event_tool_id: str) -> str:
+    """The tool's own name from an event's "<service>:<tool>"."""
+    return event_tool_id.rsplit(":", 1)[-1]
 
 
 class ToolRegistry:
@@ -175,7 +196,25 @@ def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
-def _parameter_type(annotation: Any, where: str) -> tuple[str, tuple[str, ...]]:
+_LIST_ORIGINS = (list, tuple, set, frozenset, Sequence)
+
+
+def _parameter_type(annotation: Any, where: str) -> tuple[str, tuple[str, ...], str]:
+    """(type, allowed values, item type for an array)."""
+    if typing.get_origin(annotation) in _LIST_ORIGINS:
+        arguments = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        if len(arguments) == 1:
+            item_type, values = _scalar_type(arguments[0], where)
+            return "array", values, item_type
+    item, values = _scalar_type(annotation, where)
+    return item, values, ""
+
+
+def _scalar_type(annotation: Any, where: str) -> tuple[str, tuple[str, ...]]:
+    if annotation is datetime:
+        return "datetime", ()
+    if annotation is date:
+        return "date", ()
     if annotation is str:
         return "string", ()
     if annotation is bool:
@@ -191,8 +230,8 @@ def _parameter_type(annotation: Any, where: str) -> tuple[str, tuple[str, ...]]:
         if all(isinstance(value, str) for value in values):
             return "string", tuple(values)
     raise ToolDefinitionError(
-        f"{where}: unsupported type {annotation!r}; use str, int, float, bool, an Enum, a Literal "
-        "of strings, or Optional of one of these."
+        f"{where}: unsupported type {annotation!r}; use str, int, float, bool, date, datetime, an "
+        "Enum, a Literal of strings, a list of one of these, or Optional of one of these."
     )
 
 
@@ -227,15 +266,18 @@ def describe_function(
                 if isinstance(extra, str):
                     parameter_description = extra
         annotation, is_optional = _unwrap_optional(annotation)
-        type_name, enum_values = _parameter_type(annotation, where)
+        type_name, enum_values, item_type = _parameter_type(annotation, where)
         annotations[parameter.name] = annotation
+        has_default = parameter.default is not inspect.Parameter.empty
         described.append(
             ToolParameter(
                 name=parameter.name,
                 type=type_name,
                 description=parameter_description,
                 enum=enum_values,
-                is_required=not is_optional and parameter.default is inspect.Parameter.empty,
+                is_required=not is_optional and not has_default,
+                item_type=item_type,
+                default=_jsonable(parameter.default) if has_default else None,
             )
         )
     return RegisteredTool(
@@ -253,9 +295,73 @@ class InvalidArgument(ValueError):  # noqa: N818
 
 
 def cast_argument(value: Any, parameter: ToolParameter, annotation: Any = None) -> Any:
-    """Convert a model-supplied value to the parameter's type, or raise InvalidArgument."""
+    """Convert a model-supplied value to the parameter's type, or raise InvalidArgument.
+
+    Words a person writes are normalised first ("15,000 dollars", "yes", "Express" for
+    "express"); pydantic then casts and validates against the tool's annotation (or, for a tool
+    known only by its description, the type the description names).
+    """
     if value is None:
         return None
+    if parameter.type == "array":
+        item = ToolParameter(
+            name=parameter.name, type=parameter.item_type or "string", enum=parameter.enum
+        )
+        arguments = typing.get_args(annotation) if annotation is not None else ()
+        item_annotation = arguments[0] if len(arguments) == 1 else None
+        items = [cast_argument(v, item, item_annotation) for v in _as_items(value)]
+        return _validated(items, annotation if annotation is not None else list[Any])
+    normalised = _normalised_scalar(value, parameter, annotation)
+    return _validated(normalised, annotation if annotation is not None else _python_type(parameter))
+
+
+def _as_items(value: Any) -> list[Any]:
+    """A list from what a model or a person gives for one: a list, JSON, or "a, b and c"."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                loaded = json.loads(text)
+            except ValueError:
+                loaded = None
+            if isinstance(loaded, list):
+                return loaded
+        return [part.strip() for part in re.split(r",|;|\band\b|&", text) if part.strip()]
+    return [value]
+
+
+def _python_type(parameter: ToolParameter) -> Any:
+    if parameter.enum:
+        return Literal[tuple(parameter.enum)]  # type: ignore[valid-type]
+    return {
+        "boolean": bool,
+        "integer": int,
+        "number": float,
+        "date": date,
+        "datetime": datetime,
+    }.get(parameter.type, str)
+
+
+@lru_cache(maxsize=512)
+def _adapter(annotation: Any) -> pydantic.TypeAdapter:
+    return pydantic.TypeAdapter(annotation)
+
+
+def _validated(value: Any, annotation: Any) -> Any:
+    try:
+        adapter = _adapter(annotation)
+    except TypeError:  # an unhashable annotation: build it afresh
+        adapter = pydantic.TypeAdapter(annotation)
+    try:
+        return adapter.validate_python(value)
+    except pydantic.ValidationError as error:
+        problem = error.errors()[0].get("msg", "invalid value") if error.errors() else "invalid"
+        raise InvalidArgument(f"{value!r}: {problem}") from error
+
+
+def _normalised_scalar(value: Any, parameter: ToolParameter, annotation: Any) -> Any:
     if parameter.type == "boolean":
         if isinstance(value, bool):
             return value
@@ -279,6 +385,8 @@ def cast_argument(value: Any, parameter: ToolParameter, annotation: Any = None) 
                 raise InvalidArgument(f"{value!r} is not a whole number")
             return int(number)
         return float(number)
+    if parameter.type in ("date", "datetime"):
+        return value.strip() if isinstance(value, str) else value
     text = value if isinstance(value, str) else json.dumps(value)
     if parameter.enum:
         chosen = _match_enum(text, parameter.enum)
@@ -361,6 +469,8 @@ def head_noun(parameter: Mapping[str, Any]) -> str:
 
 
 def is_date_parameter(parameter: Mapping[str, Any]) -> bool:
+    if parameter.get("type") in ("date", "datetime") or parameter.get("item_type") == "date":
+        return True
     description = parameter.get("description", "").lower()
     return bool(DATE_NAME_WORDS & set(parameter_words(parameter))) or bool(
         re.search(r"\byyyy-mm-dd\b|\bdate\b", description)
@@ -387,6 +497,20 @@ def extract_argument(
 
 
 def _extract_from(parameter: Mapping[str, Any], text: str, today: date | None) -> Any:
+    if parameter.get("type") == "array":
+        item = {**parameter, "type": parameter.get("item_type") or "string"}
+        if item.get("enum"):
+            lowered = text.lower()
+            found = [
+                value
+                for value in item["enum"]
+                if re.search(
+                    r"\b" + re.escape(value.lower()).replace("_", "[ _]") + r"s?\b", lowered
+                )
+            ]
+            return found or None
+        value = _extract_from(item, text, today)
+        return None if value is None else [value]
     name_words = parameter_words(parameter)
     lowered = text.lower()
     if parameter.get("enum"):
@@ -592,10 +716,10 @@ class ToolCallRecord:
     error: str = ""
     duration_ms: float = 0.0
 
-    def event_entry(self) -> dict[str, Any]:
+    def event_entry(self, service_name: str = "") -> dict[str, Any]:
         result = self.result or ToolResult(data="Tool call error", metadata={"error": self.error})
         return {
-            "tool_id": self.tool_id,
+            "tool_id": qualified_tool_id(service_name, self.tool_id),
             "arguments": _jsonable(self.arguments),
             "result": {
                 "data": _jsonable(result.data),

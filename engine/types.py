@@ -200,11 +200,13 @@ class Capability:
 @dataclass(frozen=True)
 class ToolParameter:
     name: str
-    type: str = "string"  # string | integer | number | boolean
+    type: str = "string"  # string | integer | number | boolean | date | datetime | array
     description: str = ""
-    enum: tuple[str, ...] = ()
+    enum: tuple[str, ...] = ()  # the allowed values (of each item, for an array)
     is_required: bool = True
     examples: tuple[str, ...] = ()
+    item_type: str = ""  # array: the type of its items (string, integer, …)
+    default: Any = None  # an optional parameter's default, as JSON
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,8 @@ class ToolSpec:
     description: str = ""
     parameters: tuple[ToolParameter, ...] = ()
     is_consequential: bool = False
+    # The service providing the tool; events name a tool "<service>:<tool>", as Parlant's do.
+    service_name: str = ""
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def decide(payload: Mapping[str, Any]) -> dict[str, Any]:
         ):
             verdict["applies"] = True
             verdict["rationale"] = "the latest message gives what its tool was waiting for"
+    _end_answered_customer_dependent(payload, guidelines)
     applying = {item["id"] for item in guidelines if item["applies"]}
     journeys = local_journey_decisions(payload)
     return {
@@ -110,6 +111,25 @@ def decide(payload: Mapping[str, Any]) -> dict[str, Any]:
         "journeys": journeys,
         "tool_calls": local_tool_calls(payload, applying, journeys),
     }
+
+
+def _end_answered_customer_dependent(
+    payload: Mapping[str, Any], verdicts: list[dict[str, Any]]
+) -> None:
+    """A customer-dependent action already done ends once the customer gave their part."""
+    from engine.applied import customer_did_their_part
+
+    items = {item["id"]: item for item in payload.get("guidelines", ())}
+    for verdict in verdicts:
+        item = items[verdict["id"]]
+        if (
+            verdict["applies"]
+            and item.get("previously_applied")
+            and item.get("customer_dependent")
+            and customer_did_their_part(payload, item.get("action", ""))
+        ):
+            verdict["applies"] = False
+            verdict["rationale"] = "the customer gave what the action asked for"
 
 
 def _answers_its_question(local_id: str, payload: Mapping[str, Any]) -> bool:

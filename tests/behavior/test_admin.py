@@ -12,7 +12,7 @@ from django.urls import reverse
 from reversion.models import Version
 
 from behavior import services
-from behavior.models import Agent, Guideline, JourneyState, JourneyTransition, Tag
+from behavior.models import Agent, Guideline, JourneyState, JourneyTransition, Relationship, Tag
 from behavior.transfer import behavior_export, dump_document
 from tests.builders import make_agent, make_customer
 
@@ -450,3 +450,32 @@ def test_deleting_a_journey_in_admin_removes_its_condition_guidelines(admin_clie
     journey = services.journey_create(title="J", conditions=["starts"])
     admin_client.post(reverse("admin:behavior_journey_delete", args=[journey.id]), {"post": "yes"})
     assert not Guideline.objects.exists()
+
+
+def test_admin_sets_and_checks_a_dependency_any_group(admin_client):
+    first = services.guideline_create(condition="first")
+    second = services.guideline_create(condition="second")
+    url = reverse("admin:behavior_relationship_add")
+    wrong = admin_client.post(
+        url,
+        {
+            "kind": "priority",
+            "source_guideline": first.id,
+            "target_guideline": second.id,
+            "group_id": "payment",
+        },
+    )
+    assert wrong.status_code == 200
+    assert "Only a dependency-on-any relationship has a group." in wrong.content.decode()
+    admin_client.post(
+        url,
+        {
+            "kind": "dependency_any",
+            "source_guideline": first.id,
+            "target_guideline": second.id,
+            "group_id": "payment",
+        },
+    )
+    assert list(Relationship.objects.values_list("kind", "group_id")) == [
+        ("dependency_any", "payment")
+    ]

@@ -4,7 +4,8 @@ import pytest
 from reversion.models import Version
 
 from behavior import services
-from behavior.models import Guideline, Journey, Tag
+from behavior.models import Guideline, Journey, Relationship, Tag
+from behavior.snapshot import to_relationship
 from tests.builders import make_agent, make_customer
 
 pytestmark = pytest.mark.django_db
@@ -544,3 +545,42 @@ def test_listings_cost_the_same_queries_for_many_rows(api_client, path):
     with CaptureQueriesContext(connection) as many:
         assert api_client.get(path).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_dependency_any_groups_are_explicit_and_reach_the_engine(api_client):
+    source, a, b, c = (services.guideline_create(condition=f"c{n}") for n in range(4))
+
+    def create(target, group):
+        return api_client.post(
+            "/relationships",
+            {
+                "kind": "dependency_any",
+                "source_guideline": source.id,
+                "target_guideline": target.id,
+                "group_id": group,
+            },
+            format="json",
+        )
+
+    created = [create(a, "payment"), create(b, "payment"), create(c, "identity")]
+    assert [r.status_code for r in created] == [201, 201, 201]
+    assert [r.json()["group_id"] for r in created] == ["payment", "payment", "identity"]
+    assert create(a, "payment").status_code == 422
+    misplaced = api_client.post(
+        "/relationships",
+        {
+            "kind": "priority",
+            "source_guideline": source.id,
+            "target_guideline": a.id,
+            "group_id": "payment",
+        },
+        format="json",
+    )
+    assert misplaced.status_code == 422
+    assert "group" in misplaced.json()["detail"]
+
+    groups = sorted(
+        (r.group_id, r.target.id)
+        for r in map(to_relationship, Relationship.objects.filter(kind="dependency_any"))
+    )
+    assert groups == sorted([("payment", a.id), ("payment", b.id), ("identity", c.id)])

@@ -38,8 +38,8 @@ TOOL_LINE = re.compile(
     r"\| used by: (?P<used_by>.*)$"
 )
 PARAMETER = re.compile(
-    r"(?P<name>\w+): (?P<type>string|integer|number|boolean)"
-    r"(?: one of (?P<enum>\[[^\]]*\]))?(?P<optional> \(optional\))?"
+    r"(?P<name>\w+): (?P<type>string|integer|number|boolean|date|datetime|list of \w+)"
+    r"(?: one of (?P<enum>\[[^\]]*\]))?(?P<optional> \(optional(?:, default [^)]*)?\))?"
 )
 TOOL_RESULT_LINE = re.compile(r"^- (?P<new>NEW )?(?P<id>[\w.-]+)\(")
 INSTRUCTION_LINE = re.compile(r"^\d+\. When (?P<condition>.*?), then (?P<action>.*)$")
@@ -121,6 +121,7 @@ class JourneyView:
     current_step: str | None  # None: not started
     visited: list[str]
     steps: dict[str, str] = field(default_factory=dict)  # step id -> action or "tool …"
+    left_at: str | None = None  # the step where the customer left the journey earlier
     transitions: list[TransitionView] = field(default_factory=list)
 
     def through(self, *step_ids: str, start: str | None = None) -> list[str]:
@@ -206,8 +207,13 @@ class DecisionPrompt:
                     JourneyView(
                         id=match.group("id"),
                         title=match.group("title"),
-                        current_step=None if current.startswith("START") else current,
+                        current_step=(
+                            None if current.startswith(("START", "LEFT at ")) else current
+                        ),
                         visited=[] if visited == "-" else visited.split(", "),
+                        left_at=current.removeprefix("LEFT at ")
+                        if current.startswith("LEFT at ")
+                        else None,
                     )
                 )
             elif (match := STEP_LINE.match(line)) and journeys:
@@ -370,10 +376,14 @@ class ScenarioModel:
         *,
         write: Callable[[ComposePrompt], str] = write_from_instructions,
         choose: Callable[[ComposePrompt], str] = first_template,
+        follow: Callable[[ComposePrompt], list[int]] | None = None,
     ) -> None:
         self.decide = decide or (lambda prompt: prompt.answer())
         self.write = write
         self.choose = choose
+        # The instruction numbers the composing model says its message follows (None: it says
+        # nothing, as an older model might).
+        self.follow = follow
         self.decisions: list[DecisionPrompt] = []
         self.compositions: list[ComposePrompt] = []
         self.schema_names: list[str] = []  # of every request answered, in order
@@ -394,8 +404,11 @@ class ScenarioModel:
             return self.write(composition)
         if schema_name == prompts.STRICT_CANNED_SCHEMA_NAME:
             return {"canned_response_id": self.choose(composition)}
+        followed = (
+            {} if self.follow is None else {"followed_instructions": self.follow(composition)}
+        )
         if schema_name == prompts.CANNED_FLUID_SCHEMA_NAME:
             chosen = self.choose(composition)
             text = composition.templates.get(chosen) or self.write(composition)
-            return {"canned_response_id": chosen, "message": text}
-        return {"message": self.write(composition)}
+            return {"canned_response_id": chosen, "message": text, **followed}
+        return {"message": self.write(composition), **followed}

@@ -459,7 +459,7 @@ async def test_overlapping_tools_are_judged_together_in_one_call(scripted_openai
     assert {t.id for t in decision.tools} == {"check_stock", "reserve_pastry"}
     assert ran == ["reserve_pastry"]
     [tool_event] = sink.tool_events
-    assert [c["tool_id"] for c in tool_event.data["tool_calls"]] == ["reserve_pastry"]
+    assert [c["tool_id"] for c in tool_event.data["tool_calls"]] == ["tests:reserve_pastry"]
     assert outcome.trace["relationships"] == []
     assert calls(outcome) == [(DECIDE, True), (COMPOSE, True)]
 
@@ -989,7 +989,7 @@ async def test_tools_called_together_run_in_parallel(scripted_openai, nlp) -> No
 
     [tool_event] = sink.tool_events
     results = {c["tool_id"]: c["result"]["data"] for c in tool_event.data["tool_calls"]}
-    assert results == {"get_hours": "7:00-19:00", "get_wifi": "croissant42"}
+    assert results == {"tests:get_hours": "7:00-19:00", "tests:get_wifi": "croissant42"}
     assert all(not entry.get("error") for entry in outcome.trace["tools"])
     assert {r.tool_id for r in model.compositions[0].tool_results} == {"get_hours", "get_wifi"}
 
@@ -1371,3 +1371,274 @@ async def test_a_stream_and_its_fallback_that_both_fail_end_with_an_error_and_no
     assert [e for e in sink.events if e.kind == "message"] == []
     assert sink.statuses == ["acknowledged", "processing", "typing", "error"]
     assert outcome.trace["outcome"] == "error"
+
+
+# -- journeys: one said step per turn, leaving and coming back ------------------------------------
+
+APP_TOUR = Journey(
+    id="tour",
+    title="App tour",
+    conditions=("the customer wants a tour of the app",),
+    states=(
+        JourneyState("login", action="explain how to log in"),
+        JourneyState("menu", action="show where the menu is"),
+        JourneyState("orders", action="show the order history"),
+    ),
+    transitions=(
+        JourneyTransition("t0", JOURNEY_INITIAL, "login"),
+        JourneyTransition("t1", "login", "menu"),
+        JourneyTransition("t2", "menu", "orders"),
+    ),
+)
+
+
+async def test_a_said_step_moves_on_one_step_even_when_the_model_moves_nothing(
+    scripted_openai, nlp
+) -> None:
+    model = serve(scripted_openai, ScenarioModel(lambda prompt: prompt.answer()))
+    _, outcome = await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(
+                ("customer", "Can I get a tour of the app?"),
+                ("agent", "Sure: you log in with your email and a code we send you."),
+                ("customer", "ok"),
+            ),
+            journeys=(APP_TOUR,),
+            state=AgentState(journey_paths={"tour": ("login",)}),
+        ),
+    )
+    assert model.decisions[0].journey("App tour").current_step == "menu"
+    assert outcome.state.journey_paths["tour"] == ("login", "menu")
+
+
+async def test_switching_journeys_and_coming_back_resumes_where_the_customer_left(
+    scripted_openai, nlp
+) -> None:
+    def decide(prompt: DecisionPrompt) -> dict[str, Any]:
+        booking, tour = prompt.journey("Book a table"), prompt.journey("App tour")
+        if "tour" in prompt.latest_message:
+            return prompt.answer(journeys=[booking.move(exit_journey=True), tour.move("login")])
+        # A model that starts the booking over from START: the engine still resumes it.
+        return prompt.answer(journeys=[booking.move("ask_size"), tour.move(exit_journey=True)])
+
+    model = serve(scripted_openai, ScenarioModel(decide))
+    history = [
+        ("customer", "I'd like to book a table for four."),
+        ("agent", "What time would you like the table?"),
+        ("customer", "Hold on, first give me a tour of the app."),
+    ]
+    _, switched = await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(*history),
+            journeys=(BOOKING, APP_TOUR),
+            state=AgentState(journey_paths={"booking": ("ask_size", "ask_time")}),
+        ),
+    )
+    assert switched.state.journey_paths == {
+        "booking": ("ask_size", "ask_time", JOURNEY_END),
+        "tour": ("login",),
+    }
+    sink, back = await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(
+                *history,
+                ("agent", "You log in with your email."),
+                ("customer", "Thanks. Back to my table booking now."),
+            ),
+            journeys=(BOOKING, APP_TOUR),
+            state=switched.state,
+        ),
+    )
+    assert model.decisions[1].journey("Book a table").left_at == "ask_time"
+    assert back.state.journey_paths["booking"][-1] == "ask_time"
+    assert ready_data(sink)["matched_journey_states"] == ["ask_time"]
+    assert back.state.journey_paths["tour"][-1] == JOURNEY_END
+
+
+# -- tools: lists, choices by meaning, values outside the choices ---------------------------------
+
+SEARCH = make_guideline(
+    "g_search", "the customer looks for products", "tell them what was found",
+    tool_ids=("search_products",),
+)  # fmt: skip
+
+
+def catalogue_tools(calls: list[dict[str, Any]]) -> ToolRegistry:
+    registry = ToolRegistry()
+
+    @tool(registry=registry)
+    async def search_products(
+        context: ToolContext,
+        categories: list[Literal["shoes", "accessories", "outerwear"]],
+        max_results: int = 5,
+    ) -> ToolResult:
+        """Search the catalogue by category."""
+        calls.append({"categories": categories, "max_results": max_results})
+        return ToolResult(data={"found": 3})
+
+    return registry
+
+
+# What a model reading the options knows that no word overlap shows.
+MEANINGS = {"charger": "accessories", "boots": "shoes", "raincoat": "outerwear"}
+
+
+def search_by_meaning(prompt: DecisionPrompt) -> dict[str, Any]:
+    spec = prompt.tool("search_products").parameter("categories")
+    latest = prompt.latest_message.lower()
+    chosen = [category for word, category in MEANINGS.items() if word in latest]
+    assert set(chosen) <= set(spec.enum)
+    if "sofa" in latest:
+        chosen = ["sofas"]  # nothing covers it: the customer's words, as the prompt asks
+    return prompt.answer(
+        [SEARCH.condition],
+        tool_calls=[{"tool_id": "search_products", "arguments": {"categories": chosen}}],
+    )
+
+
+async def test_a_list_of_choices_is_chosen_by_meaning_and_passed_as_a_list(
+    scripted_openai, nlp
+) -> None:
+    model = serve(scripted_openai, ScenarioModel(search_by_meaning))
+    calls: list[dict[str, Any]] = []
+    sink, _ = await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("I am looking for products: a phone charger and a raincoat"),
+            guidelines=(SEARCH,),
+        ),
+        tools=catalogue_tools(calls),
+    )
+    decision = model.decisions[0]
+    parameter = decision.tool("search_products").parameter("categories")
+    assert parameter.type == "list of string"
+    assert "(a phone charger is an accessory)" in decision.text
+    assert calls == [{"categories": ["accessories", "outerwear"], "max_results": 5}]
+    [event] = sink.tool_events
+    assert event.data["tool_calls"][0]["arguments"] == {"categories": ["accessories", "outerwear"]}
+
+
+async def test_a_choice_outside_the_list_is_invalid_and_the_reply_names_the_valid_ones(
+    scripted_openai, nlp
+) -> None:
+    model = serve(scripted_openai, ScenarioModel(search_by_meaning))
+    calls: list[dict[str, Any]] = []
+    _, outcome = await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("I am looking for products like a sofa"), guidelines=(SEARCH,)
+        ),
+        tools=catalogue_tools(calls),
+    )
+    assert calls == []
+    [missing] = outcome.trace["missing_arguments"]
+    assert (missing["is_invalid"], missing["value"]) == (True, ["sofas"])
+    assert (
+        "tell them the valid choices: shoes, accessories, outerwear" in model.compositions[0].text
+    )
+
+
+# -- applied actions: only what the reply did counts as done --------------------------------------
+
+DESSERT = make_guideline(
+    "g_dessert", "the customer celebrates a birthday", "offer a free birthday dessert"
+)
+TABLE_NUMBER = make_guideline(
+    "g_table",
+    "the customer orders food",
+    "ask for their table number",
+    is_customer_dependent=True,
+)
+
+
+def only_the_dessert(prompt: ComposePrompt) -> str:
+    return "Happy birthday! May I offer you a free dessert?"
+
+
+async def test_the_composer_says_which_instructions_it_followed_and_only_those_are_done(
+    scripted_openai, nlp
+) -> None:
+    def decide(prompt: DecisionPrompt) -> dict[str, Any]:
+        return prompt.answer([DESSERT.condition, TABLE_NUMBER.condition])
+
+    def follow(prompt: ComposePrompt) -> list[int]:
+        # The dessert offer only, plus numbers that name nothing: the engine keeps what is real.
+        return [prompt.actions.index(DESSERT.action) + 1, 0, 17]
+
+    model = serve(scripted_openai, ScenarioModel(decide, write=only_the_dessert, follow=follow))
+    turn = make_turn(
+        events=customer_says("It's my birthday! I'd like to order food for the celebration."),
+        guidelines=(DESSERT, TABLE_NUMBER),
+    )
+    _, outcome = await run_turn(nlp, turn)
+
+    assert "followed_instructions" in model.compositions[0].text
+    assert len(scripted_openai.chat_requests) == 2  # no extra analysis call
+    assert outcome.state.applied_guideline_ids == ("g_dessert",)
+    assert outcome.trace["composition"]["applied_by"] == "composer"
+
+    # Next turn the table number is still pending: not marked DONE, so it is asked again.
+    await run_turn(
+        nlp,
+        make_turn(
+            events=conversation(
+                ("customer", "It's my birthday! I'd like to order food for the celebration."),
+                ("agent", only_the_dessert(model.compositions[0])),
+                ("customer", "Yes please, and I'd like to order food: the pasta."),
+            ),
+            guidelines=(DESSERT, TABLE_NUMBER),
+            state=outcome.state,
+        ),
+    )
+    flags = model.decisions[1].guideline(TABLE_NUMBER.condition).flags
+    assert flags == {"CUSTOMER-DEPENDENT"}
+    assert model.decisions[1].guideline(DESSERT.condition).flags == {"DONE"}
+
+
+async def test_without_the_composers_list_the_reply_is_read(scripted_openai, nlp) -> None:
+    serve(
+        scripted_openai,
+        ScenarioModel(
+            lambda prompt: prompt.answer([DESSERT.condition, TABLE_NUMBER.condition]),
+            write=only_the_dessert,
+        ),
+    )
+    _, outcome = await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("It's my birthday! I'd like to order food."),
+            guidelines=(DESSERT, TABLE_NUMBER),
+        ),
+    )
+    assert outcome.state.applied_guideline_ids == ("g_dessert",)
+    assert outcome.trace["composition"]["applied_by"] == "reading"
+
+
+async def test_only_the_highest_numeric_priority_reaches_the_reply_whatever_the_model_matched(
+    scripted_openai, nlp
+) -> None:
+    urgent = make_guideline(
+        "g_urgent",
+        "the customer reports a gas smell",
+        "tell them to leave and call 911",
+        priority=2,
+    )
+    chatty = make_guideline(
+        "g_chatty", "the customer mentions their kitchen", "suggest our new cookware"
+    )
+    model = serve(
+        scripted_openai,
+        ScenarioModel(lambda prompt: prompt.answer([urgent.condition, chatty.condition])),
+    )
+    sink, outcome = await run_turn(
+        nlp,
+        make_turn(events=customer_says("I smell gas in my kitchen!"), guidelines=(urgent, chatty)),
+    )
+    assert model.compositions[0].actions == [urgent.action]
+    assert ready_data(sink)["matched_guidelines"] == ["g_urgent"]
+    assert [(e["effect"], e["entity"]) for e in outcome.trace["relationships"]] == [
+        ("deprioritized", "g_chatty")
+    ]

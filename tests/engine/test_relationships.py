@@ -184,3 +184,159 @@ async def test_a_reevaluation_relationship_rejudges_after_its_tool_ran() -> None
     assert "suspicious activity found" in second_prompt  # the tool result is in view
     assert [m["id"] for m in outcome.trace["matched"]] == ["check", "alert"]
     assert outcome.trace["llm_rounds"] == 3
+
+
+# -- Parlant's resolver rules (src/parlant/core/engines/alpha/relational_resolver.py) -------------
+
+
+def _ranked(guideline_id: str, priority: int = 0, *tags: str, **extra: object) -> Guideline:
+    return Guideline(
+        id=guideline_id,
+        condition=f"condition {guideline_id}",
+        action="act",
+        tags=tags,
+        priority=priority,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _plain(
+    *guidelines: Guideline, relationships: tuple = (), journeys: tuple = ()
+) -> AgentSnapshot:
+    return AgentSnapshot(
+        agent=Agent(id="a", name="A"),
+        guidelines=guidelines,
+        relationships=relationships,
+        journeys=journeys,
+    )
+
+
+def test_only_the_highest_numeric_priority_among_the_matched_survives() -> None:
+    snapshot = _plain(
+        _ranked("low"), _ranked("mid", 1), _ranked("high", 2), _ranked("also_high", 2)
+    )
+    result = resolve(snapshot, ["low", "mid", "high", "also_high"], set())
+    assert result.guideline_ids == ["high", "also_high"]
+    # Unmatched guidelines set no ceiling: the matched ones at level 1 are the highest here.
+    assert resolve(snapshot, ["low", "mid"], set()).guideline_ids == ["mid"]
+
+
+def test_a_journey_guideline_stands_at_its_journeys_priority_and_journeys_compete_too() -> None:
+    urgent = Journey(id="urgent", title="Urgent", conditions=("x",), priority=3)
+    casual = Journey(id="casual", title="Casual", conditions=("y",), priority=0)
+    snapshot = _plain(
+        _ranked("step", 0, metadata={"journey_node": {"journey_id": "urgent"}}),
+        _ranked("loud", 2),
+        _ranked("quiet", 0),
+        journeys=(urgent, casual),
+    )
+    result = resolve(snapshot, ["step", "loud", "quiet"], {"urgent", "casual"})
+    assert result.guideline_ids == ["step"]
+    assert result.active_journey_ids == {"urgent"}
+    # With its journey not active, the step keeps its own level (0) and loses to "loud".
+    assert resolve(snapshot, ["step", "loud"], set()).guideline_ids == ["loud"]
+
+
+def test_entailed_guidelines_neither_set_nor_obey_the_numeric_ceiling() -> None:
+    snapshot = _plain(
+        _ranked("entailer", 0),
+        _ranked("entailed", 5),
+        _ranked("other", 0),
+        relationships=(
+            _rel(RelationshipKind.ENTAILMENT, ("guideline", "entailer"), ("guideline", "entailed")),
+        ),
+    )
+    assert resolve(snapshot, ["entailer", "other"], set()).guideline_ids == [
+        "entailer",
+        "other",
+        "entailed",
+    ]
+
+
+def test_a_tag_priority_keeps_the_guideline_that_makes_the_tag_active() -> None:
+    # "both" carries the prioritized-over tag and the prioritizing one: only another active
+    # member of "vip" may push it out.
+    snapshot = _plain(
+        _ranked("both", 0, "vip", "general"),
+        _ranked("plain", 0, "general"),
+        _ranked("member", 0, "vip"),
+        relationships=(_rel(RelationshipKind.PRIORITY, ("tag", "vip"), ("tag", "general")),),
+    )
+    assert resolve(snapshot, ["both"], set()).guideline_ids == ["both"]
+    assert resolve(snapshot, ["both", "plain"], set()).guideline_ids == ["both"]
+    assert resolve(snapshot, ["both", "member"], set()).guideline_ids == ["member"]
+
+
+def test_priority_passes_through_an_inactive_tag_but_not_an_inactive_guideline() -> None:
+    snapshot = _plain(
+        _ranked("g1"),
+        _ranked("g2", 0, "t1"),
+        _ranked("g3"),
+        _ranked("g4"),
+        _ranked("g5"),
+        relationships=(
+            _rel(RelationshipKind.PRIORITY, ("guideline", "g1"), ("tag", "t1")),
+            _rel(RelationshipKind.PRIORITY, ("tag", "t1"), ("guideline", "g3")),
+            _rel(RelationshipKind.PRIORITY, ("guideline", "g4"), ("guideline", "g2")),
+            _rel(RelationshipKind.PRIORITY, ("guideline", "g5"), ("guideline", "g4")),
+        ),
+    )
+    # g1 over t1 over g3, nothing tagged t1 active: g3 still goes.
+    assert resolve(snapshot, ["g1", "g3"], set()).guideline_ids == ["g1"]
+    # g5 over g4 over g2 with g4 inactive: nothing reaches g2 (only direct priorities count).
+    assert resolve(snapshot, ["g5", "g2"], set()).guideline_ids == ["g5", "g2"]
+
+
+def test_a_journey_step_guideline_stays_without_its_journey_but_a_scoped_one_goes() -> None:
+    journey = Journey(id="j", title="J", conditions=("x",))
+    snapshot = _plain(
+        _ranked("step", 0, "journey:j", metadata={"journey_node": {"journey_id": "j"}}),
+        _ranked("scoped", 0, "journey:j", journey_id="j"),
+        journeys=(journey,),
+    )
+    result = resolve(snapshot, ["step", "scoped"], set())
+    assert result.guideline_ids == ["step"]
+    assert [e["entity"] for e in result.effects if e["effect"] == "unmet_dependency"] == ["scoped"]
+    assert resolve(snapshot, ["step", "scoped"], {"j"}).guideline_ids == ["step", "scoped"]
+
+
+def test_dropping_a_journey_step_by_priority_stops_its_journey() -> None:
+    journey = Journey(id="j", title="J", conditions=("x",))
+    snapshot = _plain(
+        _ranked("step", 0, metadata={"journey_node": {"journey_id": "j"}}),
+        _ranked("boss"),
+        journeys=(journey,),
+        relationships=(_rel(RelationshipKind.PRIORITY, ("guideline", "boss"), ("journey", "j")),),
+    )
+    result = resolve(snapshot, ["step", "boss"], {"j"})
+    assert result.guideline_ids == ["boss"]
+    assert result.active_journey_ids == set()
+
+
+def test_dependency_any_groups_are_and_ed_and_their_members_or_ed() -> None:
+    snapshot = _plain(
+        *(_ranked(x) for x in ("src", "a", "b", "c", "d")),
+        relationships=(
+            _rel(RelationshipKind.DEPENDENCY_ANY, ("guideline", "src"), ("guideline", "a"), "one"),
+            _rel(RelationshipKind.DEPENDENCY_ANY, ("guideline", "src"), ("guideline", "b"), "one"),
+            _rel(RelationshipKind.DEPENDENCY_ANY, ("guideline", "src"), ("guideline", "c"), "two"),
+            _rel(RelationshipKind.DEPENDENCY_ANY, ("guideline", "src"), ("guideline", "d"), "two"),
+        ),
+    )
+    assert resolve(snapshot, ["src", "a", "d"], set()).guideline_ids == ["src", "a", "d"]
+    dropped = resolve(snapshot, ["src", "a", "b"], set())
+    assert dropped.guideline_ids == ["a", "b"]
+    assert [e.get("group") for e in dropped.effects] == ["two"]
+
+
+def test_what_depends_on_a_deprioritized_guideline_goes_too() -> None:
+    snapshot = _plain(
+        _ranked("boss"),
+        _ranked("minion"),
+        _ranked("follower"),
+        relationships=(
+            _rel(RelationshipKind.PRIORITY, ("guideline", "boss"), ("guideline", "minion")),
+            _rel(RelationshipKind.DEPENDENCY, ("guideline", "follower"), ("guideline", "minion")),
+        ),
+    )
+    assert resolve(snapshot, ["boss", "minion", "follower"], set()).guideline_ids == ["boss"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from datetime import date
 from typing import Annotated, Literal
 
 import pytest
@@ -12,6 +13,7 @@ from engine.engine import Engine
 from engine.errors import ToolDefinitionError
 from engine.nlp.local import LocalNLPService
 from engine.tools import (
+    InvalidArgument,
     ToolContext,
     ToolRegistry,
     ToolResult,
@@ -135,7 +137,8 @@ async def test_it_runs_a_tool_with_arguments_read_from_the_message() -> None:
     assert tool_event.data == {
         "tool_calls": [
             {
-                "tool_id": "get_balance",
+                # "<service>:<tool>", as Parlant's clients read it; the service is the package.
+                "tool_id": "tests:get_balance",
                 "arguments": {"account_type": "savings"},
                 "result": {
                     "data": {"balance": "12.00 USD"},
@@ -259,9 +262,9 @@ async def test_tools_run_in_parallel_and_failures_become_data() -> None:
     )
     [tool_event] = sink.tool_events
     results = {c["tool_id"]: c["result"] for c in tool_event.data["tool_calls"]}
-    assert results["first_lookup"]["data"] == "one"
-    assert results["second_lookup"]["data"] == "Tool call error"
-    assert "backend down" in results["second_lookup"]["metadata"]["error"]
+    assert results["tests:first_lookup"]["data"] == "one"
+    assert results["tests:second_lookup"]["data"] == "Tool call error"
+    assert "backend down" in results["tests:second_lookup"]["metadata"]["error"]
     assert sink.messages
 
 
@@ -295,3 +298,97 @@ async def test_a_tool_can_hand_the_session_to_a_human_and_talk_while_running() -
     assert {"status": "processing", "data": {"stage": "Finding a banker"}} in [
         e.data for e in sink.events
     ]
+
+
+# -- Parlant's parameter types: lists, lists of choices, optional with defaults, dates ------------
+
+Category = Literal["shoes", "accessories", "outerwear"]
+
+
+def _catalogue(registry: ToolRegistry, calls: list[dict]) -> None:
+    @tool(registry=registry)
+    async def search_products(
+        context: ToolContext,
+        categories: list[Category],
+        keywords: list[str] | None = None,
+        max_results: int = 5,
+        available_from: date | None = None,
+    ) -> ToolResult:
+        """Search the catalogue."""
+        calls.append(
+            {
+                "categories": categories,
+                "keywords": keywords,
+                "max_results": max_results,
+                "available_from": available_from,
+            }
+        )
+        return ToolResult(data={"found": len(categories)})
+
+
+def test_list_optional_and_date_parameters_are_described_as_parlant_does() -> None:
+    registry = ToolRegistry()
+    _catalogue(registry, [])
+    parameters = {p.name: p for p in registry.get("search_products").parameters}
+    assert (parameters["categories"].type, parameters["categories"].item_type) == (
+        "array",
+        "string",
+    )
+    assert parameters["categories"].enum == ("shoes", "accessories", "outerwear")
+    assert parameters["categories"].is_required
+    assert (parameters["keywords"].type, parameters["keywords"].is_required) == ("array", False)
+    assert (parameters["max_results"].is_required, parameters["max_results"].default) == (False, 5)
+    assert parameters["available_from"].type == "date"
+
+
+def test_lists_dates_and_choices_are_cast_and_validated() -> None:
+    registry = ToolRegistry()
+    _catalogue(registry, [])
+    registered = registry.get("search_products")
+    parameters = {p.name: p for p in registered.parameters}
+
+    def cast(name: str, value: object) -> object:
+        return cast_argument(value, parameters[name], registered.annotations[name])
+
+    assert cast("categories", "Shoes and accessories") == ["shoes", "accessories"]
+    assert cast("categories", '["outerwear"]') == ["outerwear"]
+    assert cast("keywords", "red, leather") == ["red", "leather"]
+    assert cast("max_results", "3") == 3
+    assert cast("available_from", "2026-05-11") == date(2026, 5, 11)
+    with pytest.raises(ValueError, match="not one of"):
+        cast("categories", ["shoes", "furniture"])
+    with pytest.raises(InvalidArgument, match="date"):
+        cast("available_from", "the eleventh-ish")
+    # Known only by its description (a tool of another service): the same rules apply.
+    described = ToolParameter("sizes", "array", enum=("s", "m"), item_type="string")
+    assert cast_argument(["S", "m"], described) == ["s", "m"]
+
+
+async def test_a_list_of_choices_is_read_from_the_message_and_defaults_stay() -> None:
+    registry, calls = ToolRegistry(), []
+    _catalogue(registry, calls)
+    guideline = make_guideline(
+        "g_search",
+        "the customer looks for products",
+        "search the catalogue",
+        tool_ids=("search_products",),
+    )
+    sink = RecordingSink()
+    await Engine(nlp=LocalNLPService(), tools=registry).process_turn(
+        make_turn(
+            events=customer_says("I'm looking for products: shoes and outerwear please"),
+            guidelines=(guideline,),
+        ),
+        sink,
+        Cancellation(),
+    )
+    assert calls == [
+        {
+            "categories": ["shoes", "outerwear"],
+            "keywords": None,
+            "max_results": 5,
+            "available_from": None,
+        }
+    ]
+    [event] = sink.tool_events
+    assert event.data["tool_calls"][0]["arguments"] == {"categories": ["shoes", "outerwear"]}
