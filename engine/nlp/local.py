@@ -7,6 +7,7 @@ strict-canned agent can run in production, without any LLM.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from engine import prompts
 from engine.composition import local_fluid_reply
 from engine.errors import NLPSchemaError
 from engine.matching import local_applies
+from engine.nlp.embedding import LOCAL_EMBEDDING_MODEL, local_embed
 from engine.ports import GenerationRequest, GenerationResult, ModerationResult, Usage
 from engine.text import cosine, features, hashed_embedding
 from engine.types import Criticality
@@ -29,6 +31,7 @@ STREAM_CHUNK_WORDS = 4
 class LocalNLPService:
     name = "local"
     is_local = True
+    embedding_model = LOCAL_EMBEDDING_MODEL
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()
@@ -63,7 +66,7 @@ class LocalNLPService:
             yield chunk if start == 0 else " " + chunk
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return [list(hashed_embedding(text)) for text in texts]
+        return await asyncio.to_thread(local_embed, list(texts))
 
     async def moderate(self, text: str) -> ModerationResult:
         return ModerationResult(flagged=False)
