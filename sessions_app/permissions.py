@@ -144,6 +144,8 @@ class Operation(enum.StrEnum):
 
     # Ours: an application mints the signed token its customer's widget presents.
     ISSUE_CUSTOMER_TOKEN = "issue_customer_token"
+    # Ours: Prometheus scrapes /metrics.
+    READ_METRICS = "read_metrics"
 
 
 class Role(enum.StrEnum):
@@ -153,6 +155,7 @@ class Role(enum.StrEnum):
     APP = "app"
     OPERATOR = "operator"
     EDITOR = "editor"
+    MONITORING = "monitoring"
     ADMIN = "admin"
 
 
@@ -215,6 +218,8 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.EDITOR: _authoring_operations() | {
         Operation.ACCESS_INTEGRATED_UI, Operation.ACCESS_API_DOCS,
     },
+    # Prometheus: reads the metrics and nothing else.
+    Role.MONITORING: frozenset({Operation.READ_METRICS}),
     Role.ADMIN: frozenset(Operation),
 }
 

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from behavior.models import Agent, Tag
+from operations.metrics import record_turn_finished
 from parlant_site.ids import new_id
 from sessions_app.broadcast import broadcast_event, event_payload
 from sessions_app.models import (
@@ -205,6 +206,7 @@ def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
 
 def turn_finish(*, turn_id: str, status: str, trace: dict[str, Any]) -> None:
     Turn.objects.filter(pk=turn_id).update(status=status, trace=trace, finished_at=timezone.now())
+    record_turn_finished(turn_id=turn_id, status=status, trace=trace)
 
 
 def session_agent_state_save(*, session_id: str, agent_state: dict[str, Any]) -> None:

@@ -1,11 +1,16 @@
 """Celery tasks: small, JSON arguments, idempotent."""
 
+import logging
+
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
+from operations.log_context import turn_log_context
 from sessions_app.engine_adapter import run_turn
 from sessions_app.models import Session
 from sessions_app.services import turn_claim
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -21,4 +26,6 @@ def respond_to_session(session_id: str, trigger_offset: int) -> None:
         return
     if turn is None:
         return
-    async_to_sync(run_turn)(turn=turn)
+    with turn_log_context(turn):
+        logger.info("turn started", extra={"trigger_offset": trigger_offset})
+        async_to_sync(run_turn)(turn=turn)
