@@ -6,7 +6,7 @@
 #   deploy/entrypoint.sh migrate  apply migrations only (a one-off release step)
 #
 # Both processes stop gracefully on SIGTERM (`docker stop`): Daphne answers its long-polls and
-# closes WebSockets with 1012 ("reconnect"); Celery finishes its running turns (warm shutdown)
+# closes WebSockets with 4012 ("reconnect"); Celery finishes its running turns (warm shutdown)
 # and hands queued ones back to the broker. Environment: see "Production" in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,7 @@
 Draining is what a web process does between the order to stop and stopping: readiness turns
 "not ready" so the load balancer sends no new clients, every waiting long-poll answers at once
 with what a timeout answers (the events so far, or Parlant's 504 "Request timed out", which
-every client already treats as "poll again"), and every WebSocket is closed with 1012 ("service
+every client already treats as "poll again"), and every WebSocket is closed with 4012 ("service
 restart"), which the widget, the chat page and the dashboard treat as "reconnect". Their next
 connection lands on another process and resumes from its last offset, so nothing is lost.
 """
@@ -20,13 +20,17 @@ from operations.metrics import OPEN_LONG_POLLS, OPEN_WEBSOCKETS
 
 logger = logging.getLogger(__name__)
 
-SERVICE_RESTART_CLOSE_CODE = 1012  # RFC 6455 registry: "Service Restart"
+# "Service restart, reconnect": RFC 6455's registry has 1012 for this, but Daphne's WebSocket
+# library lets a server send only 1000 or 3000-4999, so it is 1012 moved into the private range.
+# The widget, the chat page and the dashboard reconnect on any code but 4403 ("not allowed").
+SERVICE_RESTART_CLOSE_CODE = 4012
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _is_draining = False
 _open_sockets: set[Send] = set()
 _open_long_polls = 0
+_open_requests = 0  # HTTP requests in progress, long-polls included
 _drain_signals: set[asyncio.Future] = set()
 _all_closed: asyncio.Event | None = None  # set by drain(); fires when the last one leaves
 
@@ -40,6 +44,10 @@ def open_counts() -> tuple[int, int]:
     return len(_open_sockets), _open_long_polls
 
 
+def _is_idle() -> bool:
+    return not _open_sockets and not _open_requests
+
+
 @contextmanager
 def long_poll_open() -> Iterator[None]:
     global _open_long_polls
@@ -50,11 +58,10 @@ def long_poll_open() -> Iterator[None]:
     finally:
         _open_long_polls -= 1
         OPEN_LONG_POLLS.dec()
-        _notice_if_all_closed()
 
 
 def _notice_if_all_closed() -> None:
-    if _all_closed is not None and not any(open_counts()):
+    if _all_closed is not None and _is_idle():
         _all_closed.set()
 
 
@@ -82,13 +89,17 @@ async def wait_unless_draining[T](awaitable: Awaitable[T], *, seconds: float) ->
                 await task
 
 
-class TrackedWebSockets:
-    """ASGI middleware: counts accepted WebSockets and can close them all when draining."""
+class TrackedConnections:
+    """ASGI middleware: counts HTTP requests in progress and accepted WebSockets, so a drain
+    knows when every answer has been handed to the server, and can close the sockets."""
 
     def __init__(self, application: Any) -> None:
         self.application = application
 
     async def __call__(self, scope: dict, receive: Callable, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._serve_http(scope, receive, send)
+            return
         if scope["type"] != "websocket":
             await self.application(scope, receive, send)
             return
@@ -112,9 +123,18 @@ class TrackedWebSockets:
                 OPEN_WEBSOCKETS.dec()
                 _notice_if_all_closed()
 
+    async def _serve_http(self, scope: dict, receive: Callable, send: Send) -> None:
+        global _open_requests
+        _open_requests += 1
+        try:
+            await self.application(scope, receive, send)
+        finally:
+            _open_requests -= 1
+            _notice_if_all_closed()
+
 
 async def drain(*, grace_seconds: float) -> None:
-    """Answer long-polls, close WebSockets with 1012, and wait (bounded) until all are gone."""
+    """Answer long-polls, close WebSockets with 4012, and wait (bounded) until all are gone."""
     global _is_draining, _all_closed
     _is_draining = True
     _all_closed = asyncio.Event()
@@ -125,8 +145,10 @@ async def drain(*, grace_seconds: float) -> None:
         if not signal.done():
             signal.set_result(None)
     for send in list(_open_sockets):
-        with suppress(Exception):  # a socket that is closing already
+        try:
             await send({"type": "websocket.close", "code": SERVICE_RESTART_CLOSE_CODE})
+        except Exception:
+            logger.exception("closing a websocket failed")
     with suppress(TimeoutError):
         await asyncio.wait_for(_all_closed.wait(), grace_seconds)
     sockets, polls = open_counts()
@@ -151,6 +173,12 @@ def install_daphne_graceful_stop(*, grace_seconds: float) -> None:
         async def drain_then_stop() -> None:
             try:
                 await drain(grace_seconds=grace_seconds)
+                # The last answers are in the sockets' buffers; stopping the reactor now would
+                # drop them. Twisted lists every transport with bytes left to write.
+                for _ in range(100):
+                    if not reactor.getWriters():
+                        break
+                    await asyncio.sleep(0.02)
             finally:
                 from operations.metrics import mark_this_process_dead
 

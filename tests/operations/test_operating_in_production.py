@@ -164,7 +164,7 @@ def test_an_operator_runs_watches_and_restarts_the_product():
 
 
 def assert_graceful_web_restart(stack: Deployment, app_key: str, monitoring_key: str) -> None:
-    """Stopping Daphne: long-polls get a normal answer, WebSockets close with 1012, and the
+    """Stopping Daphne: long-polls get a normal answer, WebSockets close with 4012, and the
     clients' conversations go on with the next process without losing a message."""
     status, session = call(stack, "POST", "/sessions", app_key, {"agent_id": "otto-carmen"})
     assert status == 201
@@ -212,7 +212,7 @@ def assert_graceful_web_restart(stack: Deployment, app_key: str, monitoring_key:
     stopper.join(60)
     for thread in polls:
         thread.join(60)
-    assert close_code == 1012
+    assert close_code == 4012
     assert poll_answers == [504, 504]  # Parlant's "nothing yet, poll again"
     assert stop_codes == [0]
 
