@@ -16,20 +16,29 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import Count, F, Min
 from django.utils import timezone
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, values
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 
 logger = logging.getLogger(__name__)
 
+
+def _process_identifier() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     # Every process that records (web, worker, a management command) writes files here.
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    # Files are named per process. In containers that share the directory every main process
+    # is pid 1, so the container's host name goes into the name too.
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_identifier)
 
 # Our metrics live in their own registry so that a scrape shows exactly these (plus the
 # database gauges), not whatever else a library registered in the process-wide default.
@@ -217,4 +226,4 @@ def mark_this_process_dead() -> None:
     if is_multiprocess():
         from prometheus_client import multiprocess
 
-        multiprocess.mark_process_dead(os.getpid())
+        multiprocess.mark_process_dead(_process_identifier())
