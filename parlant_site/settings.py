@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "reversion_compare",
     "behavior",
     "sessions_app",
+    "operations",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -251,6 +252,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_DEFAULT_QUEUE", "celery")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers answer pings on an exchange named after their queue, so a readiness probe counts only
+# the workers that take this deployment's turns (several deployments may share one Redis).
+CELERY_CONTROL_EXCHANGE = CELERY_TASK_DEFAULT_QUEUE
+# Workers log through LOGGING below, like the web processes (LOG_FORMAT=json applies to both).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # A worker renews its turn's lease every third of this while the engine runs; a turn whose lease
 # lapsed is taken over. Long enough that a busy database does not cost a live turn its lease,
@@ -364,11 +370,32 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("TRUST_X_FORWARDED_PROTO", False) else None
 )
+# Load balancers probe over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- Operations (operations/) -----------------------------------------------------------------
+# How long a stopping web process waits for its long-polls and WebSockets to leave (SIGTERM).
+PARLANT_SHUTDOWN_GRACE_SECONDS = env_int("PARLANT_SHUTDOWN_GRACE_SECONDS", 10)
+# "text" for people at a terminal, "json" for log collectors: one object per line.
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"conversation_ids": {"()": "operations.json_logging.ContextFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "operations.json_logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["conversation_ids"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

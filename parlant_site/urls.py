@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from behavior import views as behavior_views
@@ -35,6 +35,7 @@ router.register("services", behavior_views.ServiceViewSet, basename="service")
 urlpatterns = [
     path("", chat.chat_page, name="chat"),
     path("admin/", admin.site.urls),
+    path("", include("operations.urls")),
     path("dashboard/", dashboard.session_list_page, name="dashboard"),
     path("dashboard/sessions/<str:session_id>/", dashboard.session_page, name="dashboard-session"),
     path("dashboard/api/sessions", dashboard.sessions_json, name="dashboard-sessions"),

@@ -31,7 +31,8 @@ from sessions_app.permissions import Principal, Role
 CUSTOMER_TOKEN_PREFIX = "ct."
 _TOKEN_SALT = "parlant.customer-token"
 _JWT_ROLES = {"app": Role.APP, "operator": Role.OPERATOR, "editor": Role.EDITOR,
-              "admin": Role.ADMIN, "customer": Role.CUSTOMER}
+              "admin": Role.ADMIN, "customer": Role.CUSTOMER,
+              "monitoring": Role.MONITORING}
 # Refreshing last_used_at on every request would write a row per call; once a minute is enough
 # to tell a live key from a forgotten one.
 API_KEY_USAGE_RESOLUTION_SECONDS = 60

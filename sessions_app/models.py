@@ -180,6 +180,7 @@ class ApiKey(models.Model):
         APP = "app", "App (customers, sessions and events)"
         OPERATOR = "operator", "Operator (handoff and human replies)"
         EDITOR = "editor", "Editor (agents and behavior)"
+        MONITORING = "monitoring", "Monitoring (metrics only)"
         ADMIN = "admin", "Admin (everything)"
 
     id = models.CharField(primary_key=True, max_length=32, default=new_id, editable=False)

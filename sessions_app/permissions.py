@@ -150,6 +150,8 @@ class Operation(enum.StrEnum):
     # Ours: a status or custom event in the name of the agent, a human agent or the system;
     # customers and guests may post only their own (customer-sourced) events.
     CREATE_NON_CUSTOMER_EVENT = "create_non_customer_event"
+    # Ours: Prometheus scrapes /metrics.
+    READ_METRICS = "read_metrics"
 
 
 class Role(enum.StrEnum):
@@ -159,6 +161,7 @@ class Role(enum.StrEnum):
     APP = "app"
     OPERATOR = "operator"
     EDITOR = "editor"
+    MONITORING = "monitoring"
     ADMIN = "admin"
 
 
@@ -223,6 +226,8 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
     Role.EDITOR: _authoring_operations() | {
         Operation.ACCESS_INTEGRATED_UI, Operation.ACCESS_API_DOCS, Operation.READ_TURNS,
     },
+    # Prometheus: reads the metrics and nothing else.
+    Role.MONITORING: frozenset({Operation.READ_METRICS}),
     Role.ADMIN: frozenset(Operation),
 }
 

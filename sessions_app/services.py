@@ -10,6 +10,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from behavior.models import Agent, Tag
+from operations.metrics import record_turn_finished
 from parlant_site.ids import new_id
 from sessions_app.broadcast import broadcast_event, event_payload
 from sessions_app.models import (
@@ -243,11 +244,14 @@ def turn_finish(
     turns = Turn.objects.filter(pk=turn_id)
     if attempt is not None:
         turns = turns.filter(attempts=attempt, status=Turn.Status.RUNNING)
-    return bool(
+    finished = bool(
         turns.update(
             status=status, trace=trace, finished_at=timezone.now(), lease_expires_at=None
         )
     )
+    if finished:
+        record_turn_finished(turn_id=turn_id, status=status, trace=trace)
+    return finished
 
 
 def session_agent_state_save(*, session_id: str, agent_state: dict[str, Any]) -> None:

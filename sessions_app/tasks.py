@@ -1,12 +1,17 @@
 """Celery tasks: small, JSON arguments, idempotent."""
 
+import logging
+
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
+from operations.log_context import turn_log_context
 from sessions_app.engine_adapter import run_turn
 from sessions_app.models import Session, Turn
 from sessions_app.services import turn_claim, turn_finish
 from sessions_app.turn_leases import turn_has_reply
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -23,13 +28,17 @@ def respond_to_session(session_id: str, trigger_offset: int) -> None:
         return
     if turn is None:
         return
-    if turn.attempts > 1 and turn_has_reply(session_id=turn.session_id, trace_id=turn.trace_id):
-        # The lost worker got the reply out before it died: finish, never answer twice.
-        turn_finish(
-            turn_id=turn.id,
-            status=Turn.Status.COMPLETED,
-            trace={"recovered": "the reply was posted before its worker was lost"},
-            attempt=turn.attempts,
-        )
-        return
-    async_to_sync(run_turn)(turn=turn)
+    with turn_log_context(turn):
+        if turn.attempts > 1 and turn_has_reply(
+            session_id=turn.session_id, trace_id=turn.trace_id
+        ):
+            # The lost worker got the reply out before it died: finish, never answer twice.
+            turn_finish(
+                turn_id=turn.id,
+                status=Turn.Status.COMPLETED,
+                trace={"recovered": "the reply was posted before its worker was lost"},
+                attempt=turn.attempts,
+            )
+            return
+        logger.info("turn started", extra={"trigger_offset": trigger_offset})
+        async_to_sync(run_turn)(turn=turn)

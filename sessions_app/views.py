@@ -1,6 +1,5 @@
 """Customers, sessions and events on Parlant's REST paths."""
 
-import asyncio
 import base64
 import contextlib
 import logging
@@ -20,6 +19,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from behavior.models import Agent, Tag
+from operations.connections import long_poll_open, wait_unless_draining
 from parlant_site.api import UnprocessableEntity
 from parlant_site.input_guard import INTEGER_COLUMN_MAX
 from sessions_app import services
@@ -433,7 +433,7 @@ async def _wait_for_events(session_id: str, query: dict, deadline: float) -> lis
             if events or remaining <= 0:
                 return events
             try:
-                await asyncio.wait_for(layer.receive(channel), timeout=remaining)
+                await wait_unless_draining(layer.receive(channel), seconds=remaining)
             except TimeoutError:
                 return await _matching_events(session_id, query)
             except CHANNEL_LAYER_ERRORS:
@@ -506,7 +506,8 @@ async def session_events(request: HttpRequest, session_id: str):
     wait = min(query["wait_for_data"], settings.PARLANT_MAX_WAIT_FOR_DATA_SECONDS)
     events = await _matching_events(session_id, query)
     if not events and wait > 0:
-        events = await _wait_for_events(session_id, query, time.monotonic() + wait)
+        with long_poll_open():
+            events = await _wait_for_events(session_id, query, time.monotonic() + wait)
         if not events:
             return _error(504, "Request timed out")
     return JsonResponse(events, safe=False)

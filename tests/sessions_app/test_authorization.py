@@ -71,6 +71,7 @@ EXPECTED_OPERATIONS: dict[Role, set[str]] = {
         "update_service", "read_service", "list_services", "delete_service",
         "create_evaluation", "read_evaluation",
     },
+    Role.MONITORING: {"read_metrics"},
     Role.ADMIN: {operation.value for operation in Operation},
 }
 
