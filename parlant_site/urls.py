@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from behavior import views as behavior_views
 from behavior.views import AgentViewSet
+from parlant_site.docs import RedocDocsView, SchemaView, SwaggerDocsView
 from sessions_app import chat, dashboard, widget
 from sessions_app.views import (
     CustomerTokenView,
@@ -44,6 +45,9 @@ urlpatterns = [
          name="dashboard-trace"),
     path("widget/v1.js", widget.widget_script, name="widget-script"),
     path("widget/demo/", widget.widget_demo_page, name="widget-demo"),
+    path("openapi.json", SchemaView.as_view(), name="openapi-schema"),
+    path("docs", SwaggerDocsView.as_view(), name="openapi-docs"),
+    path("redoc", RedocDocsView.as_view(), name="openapi-redoc"),
     path("auth/customer-tokens", CustomerTokenView.as_view(), name="customer-tokens"),
     path("sessions/<str:session_id>/events", session_events, name="session-events"),
     path(

@@ -89,6 +89,9 @@ class MetadataUpdateSerializer(serializers.Serializer):
     set = serializers.DictField(required=False)
     unset = serializers.ListField(child=serializers.CharField(), required=False)
 
+    class Meta:
+        ref_name = "SessionMetadataUpdate"  # the OpenAPI name; behavior has its own
+
 
 class SessionUpdateSerializer(serializers.Serializer):
     consumption_offsets = ConsumptionOffsetsSerializer(required=False)
