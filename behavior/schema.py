@@ -15,7 +15,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers as drf
 
-from behavior import serializers, views
+from behavior import evaluations, serializers, views
 
 NO_CONTENT = {204: OpenApiResponse(description="Deleted.")}
 
@@ -119,3 +119,15 @@ extend_schema_view(
                          responses={200: serializers.ServiceWithToolsSerializer}),
     destroy=extend_schema(tags=["services"], responses=NO_CONTENT),
 )(views.ServiceViewSet)
+
+
+_not_supported = OpenApiResponse(
+    description="Evaluations are not supported (a JSON 404 that says so and what to use instead)."
+)
+extend_schema(
+    tags=["evaluations"], operation_id="create_evaluation", request=OpenApiTypes.OBJECT,
+    responses={404: _not_supported},
+)(evaluations.EvaluationListView.post)
+extend_schema(
+    tags=["evaluations"], operation_id="read_evaluation", responses={404: _not_supported},
+)(evaluations.EvaluationDetailView.get)

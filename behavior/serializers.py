@@ -29,6 +29,9 @@ def _none_if_blank(value: str) -> str | None:
     return value or None
 
 
+# The database column's range: a larger number is a 422 here, not an overflow in the database.
+INT32 = {"min_value": -(2**31), "max_value": 2**31 - 1}
+
 def tag_ids(row) -> list[str]:
     return [tag.id for tag in row.tags.all()]
 
@@ -236,7 +239,7 @@ class GuidelineCreateSerializer(serializers.Serializer):
     )
     track = serializers.BooleanField(required=False, allow_null=True)
     labels = StringList(required=False, allow_null=True)
-    priority = serializers.IntegerField(required=False, allow_null=True)
+    priority = serializers.IntegerField(required=False, allow_null=True, **INT32)
 
 
 class GuidelineUpdateSerializer(serializers.Serializer):
@@ -252,7 +255,7 @@ class GuidelineUpdateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = UpsertRemoveSerializer(required=False)
-    priority = serializers.IntegerField(required=False)
+    priority = serializers.IntegerField(required=False, **INT32)
 
     def validate_action(self, value):
         if value is None:
@@ -362,7 +365,7 @@ class JourneyCreateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = StringList(required=False, allow_null=True)
-    priority = serializers.IntegerField(required=False, allow_null=True)
+    priority = serializers.IntegerField(required=False, allow_null=True, **INT32)
 
 
 class JourneyUpdateSerializer(serializers.Serializer):
@@ -374,7 +377,7 @@ class JourneyUpdateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = UpsertRemoveSerializer(required=False)
-    priority = serializers.IntegerField(required=False)
+    priority = serializers.IntegerField(required=False, **INT32)
 
 
 # --- Glossary, variables, canned responses, capabilities ----------------------------------------

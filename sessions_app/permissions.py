@@ -197,6 +197,7 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
         Operation.ISSUE_CUSTOMER_TOKEN, Operation.LIST_SESSIONS, Operation.UPDATE_SESSION,
         Operation.DELETE_SESSION,
         Operation.DELETE_SESSIONS, Operation.CREATE_CUSTOM_EVENT,
+        Operation.CREATE_AGENT_EVENT,  # ask the agent to speak now (and follow given guidelines)
         Operation.OVERRIDE_CUSTOMER_PARTICIPANT, Operation.UPDATE_EVENT, Operation.DELETE_EVENTS,
         Operation.READ_CONTEXT_VARIABLE_VALUE, Operation.UPDATE_CONTEXT_VARIABLE_VALUE,
         Operation.DELETE_CONTEXT_VARIABLE_VALUE,
@@ -210,6 +211,7 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
         Operation.CREATE_HUMAN_AGENT_EVENT,
         Operation.CREATE_HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT_EVENT,
         Operation.CREATE_STATUS_EVENT, Operation.CREATE_CUSTOM_EVENT,
+        Operation.CREATE_AGENT_EVENT,  # e.g. right after handing a session back to the agent
     },
     # A business user shaping the agent's behavior.
     Role.EDITOR: _authoring_operations() | {

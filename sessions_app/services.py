@@ -197,8 +197,15 @@ def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
     ).update(claimed_offset=trigger_offset)
     if not claimed:
         return None
+    # The turn shares the trace of the event that triggered it, so the reply can be tied to
+    # the message that caused it (GET /sessions/{id}/events?trace_id=…), as in Parlant.
+    trigger_trace = Event.objects.filter(
+        session_id=session_id, offset=trigger_offset
+    ).values_list("trace_id", flat=True).first()
     turn, _ = Turn.objects.get_or_create(
-        session_id=session_id, trigger_offset=trigger_offset, defaults={"trace_id": new_id()}
+        session_id=session_id,
+        trigger_offset=trigger_offset,
+        defaults={"trace_id": trigger_trace or new_id()},
     )
     return turn
 
