@@ -23,12 +23,14 @@ from behavior.models import (
     ToolService,
     journey_tag_id,
 )
-from parlant_site.input_guard import INTEGER_COLUMN_MAX
 
 
 def _none_if_blank(value: str) -> str | None:
     return value or None
 
+
+# The database column's range: a larger number is a 422 here, not an overflow in the database.
+INT32 = {"min_value": -(2**31), "max_value": 2**31 - 1}
 
 def tag_ids(row) -> list[str]:
     return [tag.id for tag in row.tags.all()]
@@ -237,9 +239,7 @@ class GuidelineCreateSerializer(serializers.Serializer):
     )
     track = serializers.BooleanField(required=False, allow_null=True)
     labels = StringList(required=False, allow_null=True)
-    priority = serializers.IntegerField(
-        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False, allow_null=True
-    )
+    priority = serializers.IntegerField(required=False, allow_null=True, **INT32)
 
 
 class GuidelineUpdateSerializer(serializers.Serializer):
@@ -255,9 +255,7 @@ class GuidelineUpdateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = UpsertRemoveSerializer(required=False)
-    priority = serializers.IntegerField(
-        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False
-    )
+    priority = serializers.IntegerField(required=False, **INT32)
 
     def validate_action(self, value):
         if value is None:
@@ -370,9 +368,7 @@ class JourneyCreateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = StringList(required=False, allow_null=True)
-    priority = serializers.IntegerField(
-        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False, allow_null=True
-    )
+    priority = serializers.IntegerField(required=False, allow_null=True, **INT32)
 
 
 class JourneyUpdateSerializer(serializers.Serializer):
@@ -384,9 +380,7 @@ class JourneyUpdateSerializer(serializers.Serializer):
         CompositionMode.choices, required=False, allow_null=True
     )
     labels = UpsertRemoveSerializer(required=False)
-    priority = serializers.IntegerField(
-        min_value=-INTEGER_COLUMN_MAX, max_value=INTEGER_COLUMN_MAX, required=False
-    )
+    priority = serializers.IntegerField(required=False, **INT32)
 
 
 # --- Glossary, variables, canned responses, capabilities ----------------------------------------

@@ -203,6 +203,11 @@ class _Turn:
             turn.snapshot, turn.session_id, turn.customer, turn.trace_id
         )
         self.guidelines = {g.id: g for g in self.snapshot.guidelines}
+        self.requested_ids = [f"requested:{n}" for n in range(len(turn.requested_actions))]
+        for guideline_id, action in zip(self.requested_ids, turn.requested_actions, strict=True):
+            self.guidelines[guideline_id] = Guideline(
+                id=guideline_id, condition="the agent was asked to say this now", action=action
+            )
         self.journeys = {j.id: j for j in self.snapshot.journeys}
         self.tool_specs: dict[str, ToolSpec] = {spec.id: spec for spec in self.snapshot.tools}
         self.paths: dict[str, tuple[str, ...]] = {
@@ -849,6 +854,7 @@ class _Turn:
 
     def _apply_matching_hook(self, matched_ids: Sequence[str]) -> None:
         self.matched_ids = [gid for gid in matched_ids if gid in self.guidelines]
+        self.matched_ids += [gid for gid in self.requested_ids if gid not in self.matched_ids]
 
     async def _collect_retrievals(self, tasks: Sequence[asyncio.Task[Any]]) -> None:
         started = time.perf_counter()

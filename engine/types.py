@@ -308,6 +308,9 @@ class TurnInput:
     state: AgentState = AgentState()
     session_mode: SessionMode = SessionMode.AUTO
     trace_id: str = ""
+    # Actions the agent was asked to follow in this turn only (Parlant's agent message with
+    # guidelines, e.g. "tell the customer you will be right back"); matched without judging.
+    requested_actions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,8 @@ INSTALLED_APPS = [
     "channels",
     "reversion",
     "reversion_compare",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our own static files
     "behavior",
     "sessions_app",
     "operations",
@@ -355,6 +357,30 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["parlant_site.input_guard.CheckedJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "parlant_site.openapi.ParlantAutoSchema",
+}
+# The OpenAPI document at /openapi.json (interactive docs at /docs and /redoc), generated from
+# the views and serializers; parlant_site/openapi.py adds what the code cannot say by itself.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Parlant on Django",
+    "DESCRIPTION": (
+        "Parlant's REST API: agents, customers, sessions and their events, and the behaviour "
+        "an agent follows. Errors answer `{\"detail\": <message>}` (validation errors add "
+        "`errors`, per field). Event listings long-poll with `wait_for_data` and stream "
+        "Server-Sent Events with `sse=true`."
+    ),
+    "VERSION": "3.3",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "PREPROCESSING_HOOKS": ["parlant_site.openapi.add_function_views"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "parlant_site.openapi.add_error_responses",
+    ],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
 

@@ -3,7 +3,9 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from behavior import views as behavior_views
+from behavior.evaluations import EvaluationDetailView, EvaluationListView
 from behavior.views import AgentViewSet
+from parlant_site.docs import RedocDocsView, SchemaView, SwaggerDocsView
 from sessions_app import chat, dashboard, widget
 from sessions_app.views import (
     CustomerTokenView,
@@ -45,6 +47,11 @@ urlpatterns = [
          name="dashboard-trace"),
     path("widget/v1.js", widget.widget_script, name="widget-script"),
     path("widget/demo/", widget.widget_demo_page, name="widget-demo"),
+    path("openapi.json", SchemaView.as_view(), name="openapi-schema"),
+    path("docs", SwaggerDocsView.as_view(), name="openapi-docs"),
+    path("redoc", RedocDocsView.as_view(), name="openapi-redoc"),
+    path("evaluations", EvaluationListView.as_view(), name="evaluations"),
+    path("evaluations/<str:evaluation_id>", EvaluationDetailView.as_view(), name="evaluation"),
     path("auth/customer-tokens", CustomerTokenView.as_view(), name="customer-tokens"),
     path("sessions/<str:session_id>/events", session_events, name="session-events"),
     path(

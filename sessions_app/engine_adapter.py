@@ -13,6 +13,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -21,6 +22,7 @@ from engine import types as engine_types
 from engine.engine import Engine
 from engine.hooks import EngineHooks
 from engine.ports import NLPService
+from sessions_app.agent_turns import requested_actions
 from sessions_app.models import Event, Session, Turn
 from sessions_app.services import (
     StaleTurn,
@@ -38,8 +40,9 @@ FLAGGED_MESSAGE_STAND_IN = "(This message was withheld by moderation.)"
 
 
 class TurnEventSink:
-    """Appends the turn's events; refuses the reply once the customer has written again, or
-    once another worker has taken the turn over (with `turn_id` and `attempt`)."""
+    """Appends the turn's events; refuses the reply once the customer has written again or
+    another worker has taken the turn over (with `turn_id` and `attempt`), and every event once
+    the turn was cancelled through the API."""
 
     def __init__(
         self,
@@ -47,7 +50,7 @@ class TurnEventSink:
         session_id: str,
         trace_id: str,
         trigger_offset: int,
-        turn_id: str | None = None,
+        turn_id: str = "",
         attempt: int = 1,
     ) -> None:
         self.session_id = session_id
@@ -57,9 +60,19 @@ class TurnEventSink:
         self.attempt = attempt
 
     async def emit(self, event: engine_types.NewEvent) -> int:
+        stored = await sync_to_async(self._append)(event)
+        return stored.offset
+
+    @transaction.atomic
+    def _append(self, event: engine_types.NewEvent) -> Event:
+        # The session row lock orders this against `agent_turns.turn_cancel`: a cancelled turn
+        # never posts again, not even a reply it finished composing just before.
+        Session.objects.select_for_update().filter(pk=self.session_id).exists()
+        if Turn.objects.filter(pk=self.turn_id, status=Turn.Status.CANCELLED).exists():
+            raise StaleTurn(self.session_id)
         is_reply = event.kind == engine_types.EventKind.MESSAGE
-        if is_reply and self.turn_id is not None:
-            reply = await sync_to_async(turn_reply_append)(
+        if is_reply and self.turn_id:
+            return turn_reply_append(
                 turn_id=self.turn_id,
                 attempt=self.attempt,
                 session_id=self.session_id,
@@ -67,8 +80,7 @@ class TurnEventSink:
                 trigger_offset=self.trigger_offset,
                 data=dict(event.data),
             )
-            return reply.offset
-        stored = await sync_to_async(event_append)(
+        return event_append(
             session_id=self.session_id,
             kind=str(event.kind),
             source=str(event.source),
@@ -76,7 +88,6 @@ class TurnEventSink:
             trace_id=self.trace_id,
             unless_newer_customer_message_than=self.trigger_offset if is_reply else None,
         )
-        return stored.offset
 
     async def update(self, offset: int, data: Mapping[str, Any]) -> None:
         await sync_to_async(event_data_replace)(
@@ -85,13 +96,17 @@ class TurnEventSink:
 
 
 class NewerCustomerMessage:
-    """The turn is cancelled as soon as the customer has written again."""
+    """The turn is cancelled as soon as the customer has written again, or a client cancelled
+    it (a `cancelled` status event through the API)."""
 
-    def __init__(self, *, session_id: str, trigger_offset: int) -> None:
+    def __init__(self, *, session_id: str, trigger_offset: int, turn_id: str = "") -> None:
         self.session_id = session_id
         self.trigger_offset = trigger_offset
+        self.turn_id = turn_id
 
     async def is_cancelled(self) -> bool:
+        if await Turn.objects.filter(pk=self.turn_id, status=Turn.Status.CANCELLED).aexists():
+            return True
         return await Event.objects.filter(
             session_id=self.session_id,
             kind=Event.Kind.MESSAGE,
@@ -197,13 +212,16 @@ def engine(*, is_llm_free: bool = False) -> Engine:
     )
 
 
-def load_turn_input(session_id: str, trace_id: str) -> engine_types.TurnInput:
+def load_turn_input(
+    session_id: str, trace_id: str, trigger_offset: int | None = None
+) -> engine_types.TurnInput:
     session = (
         Session.objects.select_related("customer")
         .prefetch_related("customer__tags")
         .get(pk=session_id)
     )
-    events = Event.objects.filter(session_id=session_id, deleted=False).order_by("offset")
+    events = list(Event.objects.filter(session_id=session_id, deleted=False).order_by("offset"))
+    trigger = next((row for row in events if row.offset == trigger_offset), None)
     return engine_types.TurnInput(
         snapshot=agent_snapshot(session.agent_id, customer_id=session.customer_id),
         session_id=session.id,
@@ -212,6 +230,7 @@ def load_turn_input(session_id: str, trace_id: str) -> engine_types.TurnInput:
         state=to_agent_state(session.agent_state),
         session_mode=engine_types.SessionMode(session.mode),
         trace_id=trace_id,
+        requested_actions=requested_actions(trigger.data) if trigger else (),
     )
 
 
@@ -227,7 +246,9 @@ def store_refreshed_variables(*, customer_id: str, values: Mapping[str, Any]) ->
 
 async def run_turn(*, turn: Turn) -> None:
     """Run the engine for one claimed turn and persist what it leaves behind."""
-    turn_input = await sync_to_async(load_turn_input)(turn.session_id, turn.trace_id)
+    turn_input = await sync_to_async(load_turn_input)(
+        turn.session_id, turn.trace_id, turn.trigger_offset
+    )
     sink = TurnEventSink(
         session_id=turn.session_id,
         trace_id=turn.trace_id,
@@ -236,7 +257,7 @@ async def run_turn(*, turn: Turn) -> None:
         attempt=turn.attempts,
     )
     cancellation = NewerCustomerMessage(
-        session_id=turn.session_id, trigger_offset=turn.trigger_offset
+        session_id=turn.session_id, trigger_offset=turn.trigger_offset, turn_id=turn.id
     )
     finish = partial(sync_to_async(turn_finish), turn_id=turn.id, attempt=turn.attempts)
     lease = asyncio.create_task(keep_lease(turn))
@@ -246,7 +267,9 @@ async def run_turn(*, turn: Turn) -> None:
     except TurnLeaseLost:
         return  # the turn is another worker's now; its status is that worker's to write
     except StaleTurn:
-        await finish(status=Turn.Status.CANCELLED, trace={"reason": "newer message"})
+        await finish(
+            status=Turn.Status.CANCELLED, trace={"reason": "cancelled, or a newer message arrived"}
+        )
         return
     except Exception as error:
         logger.exception("turn failed", extra={"session_id": turn.session_id})

@@ -207,6 +207,7 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
         Operation.DELETE_SESSION,
         Operation.DELETE_SESSIONS, Operation.CREATE_CUSTOM_EVENT,
         Operation.CREATE_NON_CUSTOMER_EVENT,
+        Operation.CREATE_AGENT_EVENT,  # ask the agent to speak now (and follow given guidelines)
         Operation.OVERRIDE_CUSTOMER_PARTICIPANT, Operation.UPDATE_EVENT, Operation.DELETE_EVENTS,
         Operation.READ_CONTEXT_VARIABLE_VALUE, Operation.UPDATE_CONTEXT_VARIABLE_VALUE,
         Operation.DELETE_CONTEXT_VARIABLE_VALUE,
@@ -221,6 +222,7 @@ ROLE_OPERATIONS: dict[Role, frozenset[Operation]] = {
         Operation.CREATE_HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT_EVENT,
         Operation.CREATE_STATUS_EVENT, Operation.CREATE_CUSTOM_EVENT,
         Operation.CREATE_NON_CUSTOMER_EVENT, Operation.READ_TURNS,
+        Operation.CREATE_AGENT_EVENT,  # e.g. right after handing a session back to the agent
     },
     # A business user shaping the agent's behavior.
     Role.EDITOR: _authoring_operations() | {

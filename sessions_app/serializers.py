@@ -98,6 +98,14 @@ class LabelsUpdateSerializer(serializers.Serializer):
     remove = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
 
 
+class MetadataUpdateSerializer(serializers.Serializer):
+    set = serializers.DictField(required=False)
+    unset = serializers.ListField(child=serializers.CharField(), required=False)
+
+    class Meta:
+        ref_name = "SessionMetadataUpdate"  # the OpenAPI name; behavior has its own
+
+
 class SessionUpdateSerializer(serializers.Serializer):
     consumption_offsets = ConsumptionOffsetsSerializer(required=False)
     title = serializers.CharField(max_length=300, required=False, allow_blank=True)
@@ -113,6 +121,13 @@ class ParticipantSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=200)
 
 
+class AgentMessageGuidelineSerializer(serializers.Serializer):
+    action = serializers.CharField(max_length=2000)
+    rationale = serializers.ChoiceField(
+        ["unspecified", "buy_time", "follow_up"], required=False, default="unspecified"
+    )
+
+
 class EventCreationSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(Event.Kind.choices)
     source = serializers.ChoiceField(Event.Source.choices)
@@ -124,7 +139,9 @@ class EventCreationSerializer(serializers.Serializer):
         ["acknowledged", "cancelled", "processing", "ready", "typing", "error"],
         required=False, allow_null=True,
     )
-    guidelines = serializers.ListField(required=False, allow_null=True)
+    # Source ai_agent: what the agent is asked to do in this turn only ("rules" in newer Parlant).
+    guidelines = AgentMessageGuidelineSerializer(many=True, required=False, allow_null=True)
+    rules = AgentMessageGuidelineSerializer(many=True, required=False, allow_null=True)
 
     def validate_message(self, value: str | None) -> str | None:
         limit = settings.PARLANT_MAX_MESSAGE_CHARS
@@ -143,7 +160,9 @@ class EventListQuerySerializer(serializers.Serializer):
     correlation_id = serializers.CharField(required=False, max_length=64)
     trace_id = serializers.CharField(required=False, max_length=64)
     kinds = serializers.CharField(required=False, allow_blank=True)
-    wait_for_data = serializers.IntegerField(min_value=0, required=False, default=60)
+    wait_for_data = serializers.IntegerField(
+        min_value=0, max_value=2**31 - 1, required=False, default=60
+    )
     sse = serializers.BooleanField(required=False, default=False)
 
     def validate_kinds(self, value: str) -> list[str]:
@@ -154,6 +173,10 @@ class EventListQuerySerializer(serializers.Serializer):
                 f"Unknown event kind(s): {', '.join(unknown)}; use {', '.join(Event.Kind.values)}."
             )
         return kinds
+
+
+class SessionCreationQuerySerializer(serializers.Serializer):
+    allow_greeting = serializers.BooleanField(required=False, default=False)
 
 
 class ModerationQuerySerializer(serializers.Serializer):

@@ -216,10 +216,17 @@ def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
         ),
     )
     if claimed:
+        # The turn shares the trace of the event that triggered it, so the reply can be tied to
+        # the message that caused it (GET /sessions/{id}/events?trace_id=…), as in Parlant.
+        trigger_trace = (
+            Event.objects.filter(session_id=session_id, offset=trigger_offset)
+            .values_list("trace_id", flat=True)
+            .first()
+        )
         turn, created = Turn.objects.get_or_create(
             session_id=session_id,
             trigger_offset=trigger_offset,
-            defaults={"trace_id": new_id(), "lease_expires_at": lease_until},
+            defaults={"trace_id": trigger_trace or new_id(), "lease_expires_at": lease_until},
         )
         if created:
             return turn

@@ -1,7 +1,9 @@
 """Customers, sessions and events on Parlant's REST paths."""
 
+import asyncio
 import base64
 import contextlib
+import json
 import logging
 import time
 
@@ -9,20 +11,22 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from redis.exceptions import RedisError
 from rest_framework import status, views, viewsets
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from behavior.models import Agent, Tag
 from operations.connections import long_poll_open, wait_unless_draining
 from parlant_site.api import UnprocessableEntity
+from parlant_site.ids import new_id
 from parlant_site.input_guard import INTEGER_COLUMN_MAX
 from sessions_app import services
+from sessions_app.agent_turns import NothingToCancel, agent_turn_request, turn_cancel
 from sessions_app.authentication import (
     InvalidCredentials,
     issue_customer_token,
@@ -54,10 +58,17 @@ from sessions_app.serializers import (
     EventListQuerySerializer,
     EventUpdateSerializer,
     ModerationQuerySerializer,
+    SessionCreationQuerySerializer,
     SessionSerializer,
     SessionUpdateSerializer,
 )
 from sessions_app.throttling import throttle_wait
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the session's state."
+
 
 # Response header that hands an anonymous visitor the token for the guest session it created.
 GUEST_TOKEN_HEADER = "X-Parlant-Guest-Token"
@@ -224,6 +235,10 @@ class SessionViewSet(viewsets.GenericViewSet):
             metadata=metadata,
             labels=data.get("labels"),
         )
+        greeting = SessionCreationQuerySerializer(data=request.query_params.dict())
+        greeting.is_valid(raise_exception=True)
+        if greeting.validated_data["allow_greeting"]:
+            agent_turn_request(session=session, reason="greeting")
         response = Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
         if guest_token:
             response[GUEST_TOKEN_HEADER] = guest_token
@@ -355,9 +370,19 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
                 participant={"id": session.agent_id, "display_name": session.agent.name},
                 metadata=data.get("metadata"),
             )
+        if source == Event.Source.AI_AGENT:
+            if message:
+                raise UnprocessableEntity(
+                    "An ai_agent message is written by the agent: leave out 'message' (to send "
+                    "a fixed text, post it with source human_agent_on_behalf_of_ai_agent)."
+                )
+            requested = (data.get("guidelines") or []) + (data.get("rules") or [])
+            return agent_turn_request(
+                session=session, actions=[item["action"] for item in requested]
+            )
         raise UnprocessableEntity(
-            'Only "customer", "human_agent", and "human_agent_on_behalf_of_ai_agent" sources '
-            "are supported for direct posting."
+            'Only "customer", "ai_agent", "human_agent", and "human_agent_on_behalf_of_ai_agent" '
+            "sources are supported for direct posting."
         )
     if kind == Event.Kind.CUSTOM:
         if not data.get("data"):
@@ -367,6 +392,7 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
             kind=kind,
             source=source,
             data=data["data"],
+            trace_id=new_id(),
             metadata=data.get("metadata"),
         )
     if kind == Event.Kind.STATUS:
@@ -375,11 +401,19 @@ def create_event_for(session: Session, data: dict, *, moderation: str = "none") 
         extra = data.get("data") or {}
         if not isinstance(extra, dict):
             raise UnprocessableEntity('Status event "data" must be a JSON object')
+        if data["status"] == "cancelled":
+            try:
+                return turn_cancel(
+                    session_id=session.id, source=source, metadata=data.get("metadata")
+                )
+            except NothingToCancel as error:
+                raise Conflict(str(error)) from None
         return services.event_append(
             session_id=session.id,
             kind=kind,
             source=source,
             data={"status": data["status"], "data": extra},
+            trace_id=new_id(),
             metadata=data.get("metadata"),
         )
     raise UnprocessableEntity("Only message, custom and status events can be added manually")
@@ -455,6 +489,22 @@ async def _poll_for_events(session_id: str, query: dict, deadline: float) -> lis
         await asyncio.sleep(min(LAYERLESS_POLL_SECONDS, remaining))
 
 
+async def _event_stream(session_id: str, query: dict, idle_seconds: float):
+    """Server-Sent Events: matching events as they come, each with `id: <offset>` so that a
+    reconnecting EventSource resumes after the last one it got (Last-Event-ID), exactly like
+    `min_offset`. The stream ends after `idle_seconds` without a matching event."""
+    query = dict(query)
+    while True:
+        events = await _matching_events(session_id, query)
+        if not events and idle_seconds > 0:
+            events = await _wait_for_events(session_id, query, time.monotonic() + idle_seconds)
+        if not events:
+            return
+        for payload in events:
+            yield f"id: {payload['offset']}\ndata: {json.dumps(payload)}\n\n"
+        query["min_offset"] = events[-1]["offset"] + 1
+
+
 def _authorize_listing(request: HttpRequest, session_id: str) -> JsonResponse | None:
     """Authentication, LIST_EVENTS, ownership and rate limit for the long-poll; None if allowed."""
     try:
@@ -504,6 +554,16 @@ async def session_events(request: HttpRequest, session_id: str):
     if refusal is not None:
         return refusal
     wait = min(query["wait_for_data"], settings.PARLANT_MAX_WAIT_FOR_DATA_SECONDS)
+    if query["sse"]:
+        last_seen = request.headers.get("Last-Event-ID", "")
+        if last_seen.isdigit():  # an EventSource reconnecting: resume after what it has
+            query["min_offset"] = max(query["min_offset"], int(last_seen) + 1)
+        response = StreamingHttpResponse(
+            _event_stream(session_id, query, wait), content_type="text/event-stream"
+        )
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # proxies must pass each event on at once
+        return response
     events = await _matching_events(session_id, query)
     if not events and wait > 0:
         with long_poll_open():

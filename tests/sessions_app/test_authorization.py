@@ -49,14 +49,14 @@ EXPECTED_OPERATIONS: dict[Role, set[str]] = {
         "create_custom_event", "create_non_customer_event", "override_customer_participant",
         "update_event", "delete_events",
         "read_context_variable_value", "update_context_variable_value",
-        "delete_context_variable_value",
+        "delete_context_variable_value", "create_agent_event",
     },
     Role.OPERATOR: {
         *_AGENT_READ, "list_agents", "access_integrated_ui", "read_customer", "list_customers",
         "read_session", "list_sessions", "update_session", "list_events", "read_event",
         "update_event", "create_human_agent_event",
         "create_human_agent_on_behalf_of_ai_agent_event", "create_status_event",
-        "create_custom_event", "create_non_customer_event", "read_turns",
+        "create_custom_event", "create_non_customer_event", "read_turns", "create_agent_event",
     },
     Role.EDITOR: {
         "access_integrated_ui", "access_api_docs", "read_turns",
