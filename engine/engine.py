@@ -66,7 +66,13 @@ from engine.matching import (
 )
 from engine.nlp.base import GenerationLog, generate_checked, is_local
 from engine.ports import CancellationSignal, Clock, EventSink, GenerationRequest, NLPService
-from engine.relationships import Resolution, reevaluation_sources, resolve
+from engine.relationships import (
+    Resolution,
+    disambiguation_targets,
+    reevaluation_sources,
+    resolve,
+    with_disambiguation_targets,
+)
 from engine.retrievers import (
     RETRIEVER_TIMEOUT_SECONDS,
     Retriever,
@@ -498,6 +504,7 @@ class _Turn:
                 or (g.journey_id and is_active(self.paths.get(g.journey_id, ())))
             ]
             candidates = select_llm_candidates(eligible, self.scores, always_include=forced)
+            candidates = with_disambiguation_targets(self.snapshot, candidates, eligible)
         matching = MatchingPayload(candidate_ids=[g.id for g in candidates])
         if (
             await run_hooks(self.engine.hooks.on_before_matching, self.hook_context, matching)
@@ -563,12 +570,20 @@ class _Turn:
                 counter += 1
                 transition_ids[transition.id] = f"t{counter}"
         tools = self._decision_tools(candidates, journeys, guideline_ids, journey_ids)
+        guideline_items = [
+            _guideline_item(g, guideline_ids[g.id], self.scores[g.id], g.id in applied_before)
+            for g in candidates
+        ]
+        ambiguous_among = disambiguation_targets(self.snapshot)
+        for item, guideline in zip(guideline_items, candidates, strict=True):
+            alternatives = ambiguous_among.get(guideline.id, ())
+            if any(t in guideline_ids for t in alternatives):
+                item["alternatives"] = [
+                    guideline_ids[t] for t in alternatives if t in guideline_ids
+                ]
         payload = {
             **self._context_payload(),
-            "guidelines": [
-                _guideline_item(g, guideline_ids[g.id], self.scores[g.id], g.id in applied_before)
-                for g in candidates
-            ],
+            "guidelines": guideline_items,
             "journeys": [
                 journey_item(
                     j,

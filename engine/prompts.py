@@ -172,6 +172,13 @@ def decision_prompt(payload: Mapping[str, Any]) -> str:
             )
             action = f" | action: {item['action']}" if item.get("action") else " | observation"
             lines.append(f"[{item['id']}]{flags} condition: {item['condition']}{action}")
+            if item.get("alternatives"):
+                lines.append(
+                    f"  ambiguity check for {item['id']}: when it applies, mark as applying every "
+                    f"one of {', '.join(item['alternatives'])} the customer's request could "
+                    "reasonably mean; if the customer said which one (or only one fits), only "
+                    "that one. Several marked: the agent asks which they mean."
+                )
     else:
         lines.append("(none)")
     journeys = payload.get("journeys", [])

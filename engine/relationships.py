@@ -530,9 +530,9 @@ def _disambiguate(
             if kind == "guideline" and entity_id in graph.guidelines
         ]
         matched_targets = [t for t in targets if t in matched]
-        if is_judged_by_model and len(matched_targets) == 1:
-            # A model picked exactly one target: its reading of the message outranks word
-            # overlap with the others, so there is nothing to ask.
+        if is_judged_by_model and len(matched_targets) < 2:
+            # A model marks every target the message could mean: one means the customer said
+            # which, none means the ambiguity is not about these; either way nothing to ask.
             continue
         # A target is plausible when matched, or when the latest message points at it at all:
         # an ambiguous message is exactly one that matches no single target well.
@@ -569,6 +569,39 @@ def _disambiguate(
         resolution.transient_guidelines.append(clarification)
         for relationship in relationships:
             _effect(resolution, relationship, "ambiguous", options=ranked)
+
+
+def disambiguation_targets(snapshot: AgentSnapshot) -> dict[str, list[str]]:
+    """Disambiguation source guideline id -> its target guideline ids, in authored order."""
+    graph = RelationshipGraph(snapshot)
+    found: dict[str, list[str]] = {}
+    for relationship in graph.of_kind(RelationshipKind.DISAMBIGUATION):
+        if relationship.source.kind != EntityKind.GUIDELINE:
+            continue
+        targets = found.setdefault(relationship.source.id, [])
+        for kind, entity_id in graph.sources(relationship.target):
+            if kind == "guideline" and entity_id in graph.guidelines and entity_id not in targets:
+                targets.append(entity_id)
+    return found
+
+
+def with_disambiguation_targets(
+    snapshot: AgentSnapshot, candidates: Sequence[Guideline], eligible: Sequence[Guideline]
+) -> list[Guideline]:
+    """The candidates plus every target of a disambiguation source among them: whether the
+    customer's words could mean several of them is the judgement itself, so narrowing must not
+    decide it beforehand."""
+    by_id = {g.id: g for g in eligible}
+    chosen = list(candidates)
+    present = {g.id for g in chosen}
+    for source_id, targets in disambiguation_targets(snapshot).items():
+        if source_id not in present:
+            continue
+        for target in targets:
+            if target in by_id and target not in present:
+                chosen.append(by_id[target])
+                present.add(target)
+    return chosen
 
 
 def reevaluation_sources(snapshot: AgentSnapshot, ran_tool_ids: set[str]) -> set[str]:

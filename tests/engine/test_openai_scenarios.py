@@ -349,11 +349,21 @@ def limits_turn(message: str) -> TurnInput:
 async def test_disambiguation_asks_which_one_when_the_message_fits_several(
     scripted_openai, nlp
 ) -> None:
-    # "Limits" is all the customer said: true, but neither kind can be told.
-    model = serve(scripted_openai, ScenarioModel(lambda prompt: prompt.answer([LIMITS.condition])))
+    # "Limits" is all the customer said: true, and it could mean either kind, so the model
+    # marks both, as the prompt's ambiguity check asks.
+    model = serve(
+        scripted_openai,
+        ScenarioModel(
+            lambda prompt: prompt.answer(
+                [LIMITS.condition, ATM_LIMITS.condition, CARD_LIMITS.condition]
+            )
+        ),
+    )
 
     sink, outcome = await run_turn(nlp, limits_turn("What are my limits?"))
 
+    limits_id = model.decisions[0].guideline(LIMITS.condition).id
+    assert f"ambiguity check for {limits_id}" in model.decisions[0].text
     [action] = model.compositions[0].actions
     assert action.startswith("ask the customer which they mean:")
     assert ATM_LIMITS.condition in action
@@ -1642,3 +1652,34 @@ async def test_only_the_highest_numeric_priority_reaches_the_reply_whatever_the_
     assert [(e["effect"], e["entity"]) for e in outcome.trace["relationships"]] == [
         ("deprioritized", "g_chatty")
     ]
+
+
+async def test_every_disambiguation_target_reaches_the_judgement(scripted_openai, nlp) -> None:
+    source = make_guideline("g_issue", "the customer says something is wrong with their stuff")
+    targets = [
+        make_guideline(f"g_t{n}", condition, f"help with {topic}")
+        for n, (condition, topic) in enumerate(
+            [
+                ("the parcel never arrived", "delivery"),
+                ("a refund is overdue", "refunds"),
+                ("the invoice shows a duplicate charge", "billing"),
+                ("the device will not power on", "repairs"),
+                ("the password reset email is missing", "logins"),
+            ]
+        )
+    ]
+    relationships = tuple(
+        relationship(RelationshipKind.DISAMBIGUATION, ("guideline", "g_issue"), ("guideline", t.id))
+        for t in targets
+    )
+    model = serve(scripted_openai, ScenarioModel(lambda prompt: prompt.answer([source.condition])))
+    await run_turn(
+        nlp,
+        make_turn(
+            events=customer_says("Something is wrong with my stuff."),
+            guidelines=(source, *targets),
+            relationships=relationships,
+        ),
+    )
+    listed = model.decisions[0].conditions
+    assert all(t.condition in listed for t in targets)
