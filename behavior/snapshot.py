@@ -73,6 +73,7 @@ def to_guideline(row: Guideline, journey_ids: set[str]) -> engine_types.Guidelin
         criticality=engine_types.Criticality(row.criticality),
         tool_ids=tuple(association.tool_id for association in row.tool_associations.all()),
         tags=tag_ids,
+        examples=tuple(row.examples),
         journey_id=journey_id,
         condition_embedding=tuple(row.condition_embedding) if row.condition_embedding else None,
         metadata=dict(row.metadata),
@@ -147,6 +148,7 @@ def to_journey(row: Journey) -> engine_types.Journey:
         priority=row.priority,
         composition_mode=_mode(row.composition_mode),
         condition_embeddings=tuple(embeddings) if len(embeddings) == len(conditions) else None,
+        condition_examples=tuple(tuple(g.examples) for g in conditions),
     )
 
 
