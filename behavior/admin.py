@@ -461,7 +461,7 @@ class GuidelineAdmin(ScopedAdmin):
     readonly_fields = ("id", "is_indexed", "created_at", "updated_at")
     inlines = [GuidelineToolInline, OutgoingRelationshipInline, IncomingRelationshipInline]
     fieldsets = (
-        (None, {"fields": ("condition", "action", "description")}),
+        (None, {"fields": ("condition", "action", "description", "examples")}),
         ("Scope", {"fields": ("tags",)}),
         (
             "Behaviour",

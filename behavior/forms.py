@@ -56,6 +56,11 @@ class TagAdminForm(forms.ModelForm):
 
 class GuidelineAdminForm(forms.ModelForm):
     labels = LinesField(label="Labels")
+    examples = LinesField(
+        label="Example customer messages",
+        help_text="Messages for which the condition holds, one per line (optional); matching "
+        "compares the conversation with them too.",
+    )
 
     class Meta:
         model = Guideline
@@ -63,6 +68,7 @@ class GuidelineAdminForm(forms.ModelForm):
             "condition",
             "action",
             "description",
+            "examples",
             "tags",
             "criticality",
             "enabled",

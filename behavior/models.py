@@ -201,6 +201,13 @@ class Guideline(models.Model):
         blank=True, help_text="What the agent should do. Empty makes it an observation."
     )
     description = models.TextField(blank=True)
+    # Messages a customer might send when the condition holds (the training phrases of Dialogflow
+    # and Rasa): matching compares the conversation with them as well as with the condition.
+    examples = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Example customer messages for which the condition holds; one per line.",
+    )
     criticality = models.CharField(
         max_length=8, choices=Criticality.choices, default=Criticality.MEDIUM
     )

@@ -19,7 +19,7 @@ are recorded in the change history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,6 +158,7 @@ def _guideline_upsert(
     criticality: str,
     metadata: dict[str, Any] | None,
     tags: Sequence[str],
+    examples: Sequence[str] = (),
 ) -> Guideline:
     tool_ids = _tool_ids(tools)
     existing = (
@@ -169,6 +170,7 @@ def _guideline_upsert(
                 condition=condition,
                 action=action or "",
                 description=description,
+                examples=examples,
                 criticality=criticality,
                 metadata=metadata,
                 tag_ids=[scope_tag, *tags],
@@ -178,7 +180,12 @@ def _guideline_upsert(
         current_tools = set(existing.tool_associations.values_list("tool_id", flat=True))
         row = services.guideline_update(
             guideline=existing,
-            fields={"action": action or "", "description": description, "criticality": criticality},
+            fields={
+                "action": action or "",
+                "description": description,
+                "examples": examples,
+                "criticality": criticality,
+            },
             tags_add=[tag for tag in tags if not existing.tags.filter(pk=tag).exists()],
             tools_add=[t for t in tool_ids if t not in current_tools],
             tools_remove=sorted(current_tools - set(tool_ids)),
@@ -288,6 +295,7 @@ class Journey(_Relatable):
         description: str = "",
         criticality: str = "medium",
         metadata: dict[str, Any] | None = None,
+        examples: Sequence[str] = (),
     ) -> Guideline:
         """A guideline that applies only while this journey is active."""
         return _guideline_upsert(
@@ -299,6 +307,7 @@ class Journey(_Relatable):
             criticality=criticality,
             metadata=metadata,
             tags=[],
+            examples=examples,
         )
 
     def problems(self) -> list[str]:
@@ -398,7 +407,10 @@ class Agent:
         criticality: str = "medium",
         metadata: dict[str, Any] | None = None,
         tags: Sequence[str] = (),
+        examples: Sequence[str] = (),
     ) -> Guideline:
+        """`examples`: customer messages for which the condition holds (optional); matching
+        compares the conversation with them as well as with the condition."""
         return _guideline_upsert(
             scope_tag=self.tag,
             condition=condition,
@@ -408,11 +420,16 @@ class Agent:
             criticality=criticality,
             metadata=metadata,
             tags=tags,
+            examples=examples,
         )
 
-    def create_observation(self, *, condition: str, description: str = "") -> Guideline:
+    def create_observation(
+        self, *, condition: str, description: str = "", examples: Sequence[str] = ()
+    ) -> Guideline:
         """A guideline without an action: something to notice (e.g. for disambiguation)."""
-        return self.create_guideline(condition=condition, description=description)
+        return self.create_guideline(
+            condition=condition, description=description, examples=examples
+        )
 
     def create_journey(
         self,
@@ -421,7 +438,9 @@ class Agent:
         description: str = "",
         conditions: Sequence[str] = (),
         priority: int = 0,
+        condition_examples: Mapping[str, Sequence[str]] | None = None,
     ) -> Journey:
+        """`condition_examples`: condition text -> customer messages for which it holds."""
         existing = _scoped(models.Journey.objects, self.tag).filter(title=title.strip()).first()
         with _revision(f"journey {title}"):
             if existing is None:
@@ -431,13 +450,18 @@ class Agent:
                     conditions=conditions,
                     tag_ids=[self.tag],
                     priority=priority,
+                    condition_examples=condition_examples,
                 )
                 return Journey(row)
             services.journey_update(
                 journey=existing, fields={"description": description, "priority": priority}
             )
             for condition in conditions:
-                services.journey_condition_add(journey=existing, condition=condition)
+                services.journey_condition_add(
+                    journey=existing,
+                    condition=condition,
+                    examples=(condition_examples or {}).get(condition),
+                )
         return Journey(existing)
 
     def create_term(

@@ -200,6 +200,7 @@ class GuidelineSerializer(serializers.ModelSerializer):
             "condition",
             "action",
             "description",
+            "examples",
             "criticality",
             "enabled",
             "tags",
@@ -228,6 +229,7 @@ class GuidelineCreateSerializer(serializers.Serializer):
     id = serializers.CharField(max_length=32, required=False, allow_null=True)
     action = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    examples = StringList(required=False, allow_null=True)
     criticality = serializers.ChoiceField(
         Guideline.Criticality.choices, required=False, allow_null=True
     )
@@ -246,6 +248,7 @@ class GuidelineUpdateSerializer(serializers.Serializer):
     condition = serializers.CharField(required=False)
     action = serializers.CharField(required=False, allow_blank=True)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    examples = StringList(required=False, allow_null=True)
     criticality = serializers.ChoiceField(Guideline.Criticality.choices, required=False)
     tool_associations = ToolIdAddRemoveSerializer(required=False)
     enabled = serializers.BooleanField(required=False)

@@ -293,6 +293,7 @@ def guideline_create(
     action: str = "",
     guideline_id: str | None = None,
     description: str = "",
+    examples: Sequence[str] = (),
     criticality: str = Guideline.Criticality.MEDIUM,
     enabled: bool = True,
     composition_mode: str = "",
@@ -315,6 +316,7 @@ def guideline_create(
             condition=condition,
             action=(action or "").strip(),
             description=description or "",
+            examples=clean_examples(examples),
             criticality=criticality,
             enabled=enabled,
             composition_mode=composition_mode or "",
@@ -348,6 +350,7 @@ def guideline_update(
         "condition",
         "action",
         "description",
+        "examples",
         "criticality",
         "enabled",
         "composition_mode",
@@ -355,6 +358,8 @@ def guideline_update(
         "priority",
     }
     fields = {key: value for key, value in (fields or {}).items() if key in allowed}
+    if "examples" in fields:
+        fields["examples"] = clean_examples(fields["examples"] or [])
     if "condition" in fields and not (fields["condition"] or "").strip():
         raise ValidationError({"condition": "A guideline needs a condition."})
     if "criticality" in fields:
@@ -465,6 +470,7 @@ def journey_create(
     composition_mode: str = "",
     priority: int = 0,
     labels: Sequence[str] = (),
+    condition_examples: Mapping[str, Sequence[str]] | None = None,
 ) -> Journey:
     """Create a journey with its start state; each condition becomes an observation guideline
     tagged `journey:<id>` (as Parlant stores them), embedded like any guideline."""
@@ -485,19 +491,32 @@ def journey_create(
         JourneyState.objects.create(journey=journey, kind=JourneyState.Kind.INITIAL, position=0)
         scope = journey_scope_tag(journey.id)
     for condition in conditions:
-        journey_condition_add(journey=journey, condition=condition, scope_tag=scope)
+        journey_condition_add(
+            journey=journey,
+            condition=condition,
+            scope_tag=scope,
+            examples=(condition_examples or {}).get(condition),
+        )
     return journey
 
 
 def journey_condition_add(
-    *, journey: Journey, condition: str, scope_tag: Tag | None = None
+    *,
+    journey: Journey,
+    condition: str,
+    scope_tag: Tag | None = None,
+    examples: Sequence[str] | None = None,
 ) -> Guideline:
     """Add a trigger condition (an observation guideline) to the journey, reusing an existing
-    condition with the same text."""
+    condition with the same text (its example messages replaced when `examples` is given)."""
     existing = journey.conditions.filter(condition=condition.strip()).first()
     if existing:
+        if examples is not None and list(existing.examples) != clean_examples(examples):
+            return guideline_update(guideline=existing, fields={"examples": examples})
         return existing
-    guideline = guideline_create(condition=condition, tag_ids=[journey_tag_id(journey.id)])
+    guideline = guideline_create(
+        condition=condition, examples=examples or (), tag_ids=[journey_tag_id(journey.id)]
+    )
     journey.conditions.add(guideline)
     return guideline
 
@@ -670,6 +689,13 @@ def graph_problems(
 
 
 # --- Glossary, variables, canned responses, capabilities ----------------------------------------
+
+
+def clean_examples(values: Iterable[str]) -> list[str]:
+    """A guideline's example customer messages: distinct non-blank strings, in order."""
+    if isinstance(values, str):
+        raise ValidationError({"examples": "Must be a list of strings."})
+    return _clean_strings(values, "examples")
 
 
 def _clean_strings(values: Iterable[str], field: str) -> list[str]:

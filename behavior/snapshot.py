@@ -84,6 +84,7 @@ def to_guideline(
         criticality=engine_types.Criticality(row.criticality),
         tool_ids=tuple(association.tool_id for association in row.tool_associations.all()),
         tags=tag_ids,
+        examples=tuple(row.examples),
         journey_id=journey_id,
         condition_embedding=_current_vector(row, embedding_model),
         metadata=dict(row.metadata),
@@ -160,6 +161,7 @@ def to_journey(row: Journey, embedding_model: str = "") -> engine_types.Journey:
         priority=row.priority,
         composition_mode=_mode(row.composition_mode),
         condition_embeddings=tuple(embeddings) if len(embeddings) == len(conditions) else None,
+        condition_examples=tuple(tuple(g.examples) for g in conditions),
     )
 
 

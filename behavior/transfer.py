@@ -69,6 +69,7 @@ def _guideline(row: Guideline) -> dict[str, Any]:
         "condition": row.condition,
         "action": row.action,
         "description": row.description,
+        "examples": list(row.examples),
         "criticality": row.criticality,
         "enabled": row.enabled,
         "composition_mode": row.composition_mode,
@@ -167,7 +168,7 @@ def behavior_export(*, agent_id: str) -> dict[str, Any]:
                 "title": journey.title,
                 "description": journey.description,
                 "conditions": [
-                    {"id": g.id, "condition": g.condition}
+                    {"id": g.id, "condition": g.condition, "examples": list(g.examples)}
                     for g in sorted(journey.conditions.all(), key=lambda g: (g.created_at, g.id))
                 ],
                 "tags": _tags(journey),
@@ -375,6 +376,7 @@ def _import_guideline(item: dict[str, Any], tag_ids) -> Guideline:
         "condition",
         "action",
         "description",
+        "examples",
         "criticality",
         "enabled",
         "composition_mode",
@@ -383,6 +385,8 @@ def _import_guideline(item: dict[str, Any], tag_ids) -> Guideline:
         "labels",
         "metadata",
     )
+    if "examples" in item:
+        item = {**item, "examples": services.clean_examples(item["examples"])}
     row = _upsert(Guideline, item, tag_ids, fields=fields)
     tools = services.tools_resolve(item.get("tools", []))
     row.tool_associations.exclude(tool__in=tools).delete()
@@ -403,7 +407,12 @@ def _import_journey(item: dict[str, Any], tag_ids) -> Journey:
     conditions = []
     for condition in item.get("conditions", []):
         guideline, _ = Guideline.objects.update_or_create(
-            pk=condition["id"], defaults={"condition": condition["condition"], "action": ""}
+            pk=condition["id"],
+            defaults={
+                "condition": condition["condition"],
+                "action": "",
+                "examples": services.clean_examples(condition.get("examples", [])),
+            },
         )
         guideline.tags.set([scope])
         services.guideline_index(guideline=guideline)

@@ -650,10 +650,10 @@ class FactBook:
                 continue
             self.consumed_results.add(index)
             data = result.get("data")
-            if data in (None, "", {}, []):
-                continue
-            if isinstance(data, str) and data.lower().startswith("tool call error"):
+            if result.get("error"):
                 sentences.append("Sorry, I couldn't get that information just now.")
+            elif data in (None, "", {}, []):
+                continue
             elif isinstance(data, Mapping) and "error" in data:
                 sentences.append(_sentence(f"Sorry, {_lower_first(str(data['error']))}"))
             elif isinstance(data, str):
@@ -1329,9 +1329,7 @@ def _ran_tools(payload: Mapping[str, Any]) -> dict[str, bool]:
         if not result.get("is_new"):
             continue
         data = result.get("data")
-        failed = (isinstance(data, str) and data.lower().startswith("tool call error")) or (
-            isinstance(data, Mapping) and "error" in data
-        )
+        failed = bool(result.get("error")) or (isinstance(data, Mapping) and "error" in data)
         ran[result["tool_id"]] = ran.get(result["tool_id"], True) and not failed
     return ran
 

@@ -90,6 +90,7 @@ from engine.tools import (
     cast_argument,
     prompt_view_of,
     run_tool,
+    stored_tool_failure,
     unqualified_tool_id,
 )
 from engine.types import (
@@ -446,11 +447,13 @@ class _Turn:
                 continue
             for call in event.data.get("tool_calls", ()):
                 result = call.get("result", {})
+                error = stored_tool_failure(result)
                 results.append(
                     {
                         "tool_id": unqualified_tool_id(call.get("tool_id", "")),
                         "arguments": call.get("arguments", {}),
-                        "data": result.get("data"),
+                        "data": None if error else result.get("data"),
+                        "error": error,
                         "canned_response_fields": result.get("canned_response_fields", {}),
                     }
                 )
@@ -906,6 +909,7 @@ class _Turn:
                     "tool_id": r["tool_id"],
                     "arguments": r["arguments"],
                     "data": prompt_view_of(r["data"]),
+                    "error": r.get("error", ""),
                     "is_new": r.get("is_new", False),
                 }
                 for r in self._all_tool_results()
@@ -917,7 +921,8 @@ class _Turn:
             {
                 "tool_id": record.tool_id,
                 "arguments": _jsonable(record.arguments),
-                "data": record.result.data if record.result else f"Tool call error: {record.error}",
+                "data": record.result.data if record.result else None,
+                "error": record.error,
                 "canned_response_fields": record.result.canned_response_fields
                 if record.result
                 else {},

@@ -672,22 +672,21 @@ def _exit_on_tool_result(
     new_results = [r for r in evidence.results if r.get("is_new") and r["tool_id"] in tool_ids]
     if not new_results:
         return None
-    data = new_results[-1].get("data")
+    data, error = new_results[-1].get("data"), new_results[-1].get("error", "")
     scored: list[tuple[float, Mapping[str, Any]]] = []
     for option in options:
         if not option["condition"]:
             scored.append((0.5, option))
             continue
-        scored.append((_data_supports(option["condition"], data), option))
+        scored.append((_data_supports(option["condition"], data, failed=bool(error)), option))
     score, best = max(scored, key=lambda pair: pair[0])
     return best if score >= 0.5 else None
 
 
-def _data_supports(condition: str, data: Any) -> float:
+def _data_supports(condition: str, data: Any, *, failed: bool = False) -> float:
     condition_words = set(words(condition))
     is_negative = bool(condition_words & _NEGATIVE_WORDS)
     condition_stems = {stem(w) for w in condition_words if w not in _NEGATIVE_WORDS}
-    failed = isinstance(data, str) and data.lower().startswith("tool call error")
     if isinstance(data, Mapping) and "error" in data:
         failed = True
     if failed:

@@ -134,9 +134,11 @@ def _context_sections(payload: Mapping[str, Any]) -> list[str]:
     if payload.get("tool_results"):
         lines.append("TOOL RESULTS (trust these over anything else; NEW = from this turn):")
         for result in payload["tool_results"]:
+            error = result.get("error")
+            outcome = f"FAILED: {error}" if error else _json(result.get("data"))
             lines.append(
                 f"- {'NEW ' if result.get('is_new') else ''}{result['tool_id']}"
-                f"({_json(result.get('arguments', {}))}) -> {_json(result.get('data'))}"
+                f"({_json(result.get('arguments', {}))}) -> {outcome}"
             )
     return lines
 

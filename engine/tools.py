@@ -708,16 +708,21 @@ def _last_agent_text(history: Sequence[Mapping[str, Any]]) -> str:
 # Execution
 
 
+# What a tool event stores as the data of a failed call (Parlant's shape); the reason goes in
+# the result's metadata. Inside a turn a failure is the typed `error` field instead.
+FAILED_CALL_DATA = "Tool call error"
+
+
 @dataclass
 class ToolCallRecord:
     tool_id: str
     arguments: dict[str, Any]
     result: ToolResult | None = None
-    error: str = ""
+    error: str = ""  # non-empty: the call failed (exception or timeout) and `result` is None
     duration_ms: float = 0.0
 
     def event_entry(self, service_name: str = "") -> dict[str, Any]:
-        result = self.result or ToolResult(data="Tool call error", metadata={"error": self.error})
+        result = self.result or ToolResult(data=FAILED_CALL_DATA, metadata={"error": self.error})
         return {
             "tool_id": qualified_tool_id(service_name, self.tool_id),
             "arguments": _jsonable(self.arguments),
@@ -728,6 +733,15 @@ class ToolCallRecord:
                 "canned_response_fields": _jsonable(result.canned_response_fields),
             },
         }
+
+
+def stored_tool_failure(result: Mapping[str, Any]) -> str:
+    """The reason a call stored in a tool event failed, or "" if it did not."""
+    if result.get("data") != FAILED_CALL_DATA:
+        return ""
+    metadata = result.get("metadata")
+    reason = metadata.get("error") if isinstance(metadata, Mapping) else None
+    return str(reason or "the tool failed")
 
 
 def _jsonable(value: Any) -> Any:

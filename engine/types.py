@@ -68,6 +68,9 @@ class Guideline:
     criticality: Criticality = Criticality.MEDIUM
     tool_ids: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    # Customer messages for which the condition holds, written by the author: matching compares
+    # the conversation with these as well as with the condition itself.
+    examples: tuple[str, ...] = ()
     journey_id: str | None = None  # set: the guideline applies only while that journey is active
     # Computed when the guideline is saved, never per turn; None means "not indexed yet".
     condition_embedding: tuple[float, ...] | None = None
@@ -157,6 +160,8 @@ class Journey:
     composition_mode: CompositionMode | None = None
     # Computed when the journey is saved, aligned with `conditions`; None means "not indexed yet".
     condition_embeddings: tuple[tuple[float, ...], ...] | None = None
+    # Aligned with `conditions`: customer messages for which each condition holds (may be empty).
+    condition_examples: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,7 @@ def test_saving_a_guideline_in_admin_embeds_its_condition_and_records_history(ad
         "track": "on",
         "priority": "0",
         "labels": "brochure\nsales",
+        "examples": "can you mail me a leaflet?\n\ndo you have something printed I can read",
         "metadata": "{}",
         **_inline_management(GUIDELINE_INLINES),
         "tool_associations-TOTAL_FORMS": "1",
@@ -178,6 +179,10 @@ def test_saving_a_guideline_in_admin_embeds_its_condition_and_records_history(ad
     assert guideline.condition_embedding
     assert guideline.embedded_condition == guideline.condition
     assert guideline.labels == ["brochure", "sales"]
+    assert guideline.examples == [
+        "can you mail me a leaflet?",
+        "do you have something printed I can read",
+    ]
     assert list(guideline.tools.values_list("id", flat=True)) == ["get_opening_hours"]
     (version,) = Version.objects.get_for_object(guideline)
     assert version.revision.user.is_superuser

@@ -63,6 +63,7 @@ def test_guideline_round_trip_with_parlant_fields(api_client):
         "condition": "the customer greets you",
         "action": "offer a drink",
         "description": None,
+        "examples": [],
         "criticality": "high",
         "enabled": True,
         "tags": [f"agent:{agent.id}"],
@@ -76,6 +77,28 @@ def test_guideline_round_trip_with_parlant_fields(api_client):
 
     detail = api_client.get(f"/guidelines/{body['id']}").json()
     assert detail == {"guideline": body, "relationships": [], "tool_associations": []}
+
+
+def test_guideline_example_messages_are_set_replaced_and_validated(api_client):
+    created = api_client.post(
+        "/guidelines",
+        {
+            "condition": "the customer's card was retained by an ATM",
+            "action": "explain how to get it back",
+            "examples": ["the machine ate my card", " the machine ate my card ", ""],
+        },
+        format="json",
+    ).json()
+    assert created["examples"] == ["the machine ate my card"]
+
+    path = f"/guidelines/{created['id']}"
+    renamed = api_client.patch(path, {"examples": ["my plastic got swallowed"]}, format="json")
+    assert renamed.json()["guideline"]["examples"] == ["my plastic got swallowed"]
+    untouched = api_client.patch(path, {"action": "say sorry"}, format="json")
+    assert untouched.json()["guideline"]["examples"] == ["my plastic got swallowed"]
+    refused = api_client.patch(path, {"examples": "not a list"}, format="json")
+    assert refused.status_code == 422, refused.json()
+    assert Guideline.objects.get(pk=created["id"]).examples == ["my plastic got swallowed"]
 
 
 def test_guideline_update_changes_tools_tags_metadata_and_labels(api_client):

@@ -89,6 +89,30 @@ def test_an_edited_script_updates_in_place():
     assert not guideline.tools.exists()
 
 
+def test_scripts_give_guidelines_and_journey_conditions_example_messages():
+    agent = sdk.Agent.get_or_create(name="Scripted", id="scripted")
+    agent.create_guideline(
+        condition="the customer greets you", action="wave", examples=["hi there", "morning!"]
+    )
+    agent.create_journey(
+        title="Drive",
+        conditions=["the customer wants a test drive"],
+        condition_examples={"the customer wants a test drive": ["can I try the car?"]},
+    )
+    agent.create_journey(
+        title="Drive",
+        conditions=["the customer wants a test drive"],
+        condition_examples={"the customer wants a test drive": ["may I drive it first?"]},
+    )
+    greeting = Guideline.objects.get(condition="the customer greets you")
+    assert greeting.examples == ["hi there", "morning!"]
+    condition = Guideline.objects.get(condition="the customer wants a test drive")
+    assert condition.examples == ["may I drive it first?"]
+    agent.create_guideline(condition="the customer greets you", action="wave")
+    greeting.refresh_from_db()
+    assert greeting.examples == []  # the script is the source of truth, as for tools
+
+
 def test_journeys_are_built_state_by_state_and_reused_on_a_second_run():
     def build() -> sdk.JourneyTransition:
         agent = sdk.Agent.get_or_create(name="Builder")

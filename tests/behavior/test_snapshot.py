@@ -284,6 +284,24 @@ def test_saving_a_guideline_embeds_its_condition_once_and_only_when_it_changes()
     assert g.embedded_condition == "the customer asks about car prices"
 
 
+def test_example_messages_reach_the_engine_and_change_the_version():
+    agent = make_agent()
+    row = guideline("the customer lost their card", f"agent:{agent.id}", examples=["card gone"])
+    journey = services.journey_create(
+        title="Replace a card",
+        conditions=["the customer wants a new card"],
+        condition_examples={"the customer wants a new card": ["send me another card"]},
+        tag_ids=[f"agent:{agent.id}"],
+    )
+    snapshot = agent_snapshot(agent.id)
+    assert [g.examples for g in snapshot.guidelines] == [("card gone",)]
+    (engine_journey,) = [j for j in snapshot.journeys if j.id == journey.id]
+    assert engine_journey.condition_examples == (("send me another card",),)
+
+    services.guideline_update(guideline=row, fields={"examples": ["my card is gone"]})
+    assert agent_snapshot(agent.id).version != snapshot.version
+
+
 def test_an_unknown_agent_raises_does_not_exist():
     with pytest.raises(Agent.DoesNotExist):
         agent_snapshot("missing")

@@ -45,6 +45,22 @@ def test_the_demo_survives_a_round_trip_into_an_empty_database(as_json):
     assert dump_document(behavior_export(agent_id=agent.id), as_json=as_json) == text
 
 
+def test_example_messages_survive_export_and_import():
+    call_command("seed_demo")
+    row = Guideline.objects.filter(tags=f"agent:{DEMO_AGENT_ID}").exclude(action="").first()
+    services.guideline_update(guideline=row, fields={"examples": ["hey there", "hello!"]})
+    journey = Journey.objects.filter(tags=f"agent:{DEMO_AGENT_ID}").first()
+    condition = journey.conditions.first()
+    services.guideline_update(guideline=condition, fields={"examples": ["can I try the car?"]})
+    document = behavior_export(agent_id=DEMO_AGENT_ID)
+
+    wipe_behaviour()
+    behavior_import(document=load_document(dump_document(document, as_json=False)))
+
+    assert Guideline.objects.get(pk=row.pk).examples == ["hey there", "hello!"]
+    assert Guideline.objects.get(pk=condition.pk).examples == ["can I try the car?"]
+
+
 def test_importing_twice_is_a_no_op_and_dropped_entities_are_deleted():
     call_command("seed_demo")
     document = behavior_export(agent_id=DEMO_AGENT_ID)

@@ -14,11 +14,13 @@ from engine.errors import ToolDefinitionError
 from engine.nlp.local import LocalNLPService
 from engine.tools import (
     InvalidArgument,
+    ToolCallRecord,
     ToolContext,
     ToolRegistry,
     ToolResult,
     cast_argument,
     default_registry,
+    stored_tool_failure,
     tool,
 )
 from engine.types import SessionMode, ToolParameter
@@ -266,6 +268,14 @@ async def test_tools_run_in_parallel_and_failures_become_data() -> None:
     assert results["tests:second_lookup"]["data"] == "Tool call error"
     assert "backend down" in results["tests:second_lookup"]["metadata"]["error"]
     assert sink.messages
+
+
+def test_a_failure_stored_in_a_tool_event_reads_back_as_its_reason() -> None:
+    failed = ToolCallRecord(tool_id="lookup", arguments={}, error="RuntimeError: backend down")
+    succeeded = ToolCallRecord(tool_id="lookup", arguments={}, result=ToolResult(data="one"))
+    assert stored_tool_failure(failed.event_entry()["result"]) == "RuntimeError: backend down"
+    assert stored_tool_failure(succeeded.event_entry()["result"]) == ""
+    assert stored_tool_failure({"data": {"error": "out of stock"}}) == ""  # the tool's own data
 
 
 async def test_a_tool_can_hand_the_session_to_a_human_and_talk_while_running() -> None:
