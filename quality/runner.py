@@ -46,6 +46,8 @@ class Check:
 
 @dataclass
 class TestResult:
+    __test__ = False  # not a pytest test class, despite the name
+
     name: str
     status: str
     checks: list[Check] = field(default_factory=list)
@@ -259,9 +261,7 @@ def build_turn_input(
         else:
             kind, source = engine_types.EventKind.MESSAGE, engine_types.EventSource.CUSTOMER
             data = {"message": item.message, "participant": customer_participant}
-        events.append(
-            engine_types.SessionEvent(offset=offset, kind=kind, source=source, data=data)
-        )
+        events.append(engine_types.SessionEvent(offset=offset, kind=kind, source=source, data=data))
     journey_paths: dict[str, tuple[str, ...]] = {}
     if test.journey_state is not None:
         journey = _find_journey(snapshot, test.journey_state.journey)
@@ -297,8 +297,12 @@ def _check_journey(
     ended_now = bool(path) and path[-1] == engine_types.JOURNEY_END
     current = path[-1] if path and not ended_now else None
     states = {state.id: state for state in journey.states}
-    actual = "ended" if ended_now else _state_label(states[current]) if current in states else (
-        "not active"
+    actual = (
+        "ended"
+        if ended_now
+        else _state_label(states[current])
+        if current in states
+        else ("not active")
     )
     link = [_link("journey", journey.id, journey.title)]
     if expected.is_ended:
@@ -395,9 +399,7 @@ def evaluate(
             )
         )
     if expect.is_no_tool_call:
-        checks.append(
-            Check("no tool call", [], seen_calls, FAILED if calls else PASSED, "")
-        )
+        checks.append(Check("no tool call", [], seen_calls, FAILED if calls else PASSED, ""))
     if expect.canned_response:
         wanted = expect.canned_response.strip().casefold()
         template = next(
@@ -545,7 +547,7 @@ async def run_test(
         return TestResult(
             name=test.name,
             status=ERROR,
-            error=str(error).strip("'\""),
+            error=str(error.args[0] if error.args else error),
             duration_ms=(time.perf_counter() - started) * 1000,
         )
     except Exception as error:
@@ -625,3 +627,61 @@ def run_suite(
 
     results = async_to_sync(run_all)() if tests else []
     return SuiteResult(suite=suite.name, snapshot_version=snapshot.version, results=results)
+
+
+# --- The admin's test chat ---------------------------------------------------------------------
+
+
+def chat_turn(
+    *,
+    agent_id: str,
+    conversation: Sequence[Mapping[str, Any]],
+    message: str,
+    state: Mapping[str, Any] | None = None,
+    customer_name: str = "Test customer",
+) -> dict[str, Any]:
+    """One reply of the agent's live behaviour in a conversation held by the caller (the admin
+    page), without a session: returns the reply, its explanation, the trace, the conversation
+    items the turn added and the agent state to send back with the next message."""
+    from quality.suite import _Checker, _conversation
+    from sessions_app.engine_adapter import engine as product_engine
+    from sessions_app.engine_adapter import from_agent_state, to_agent_state
+
+    check = _Checker("chat")
+    items = _conversation(check, list(conversation), "conversation")
+    if check.problems:
+        raise ValueError("; ".join(check.problems))
+    snapshot = behavior_snapshot(agent_id=agent_id)
+    test = BehaviorTest(name="chat", message=message, conversation=items)
+    turn_input = replace(
+        build_turn_input(snapshot, test, CustomerSpec(name=customer_name)),
+        state=to_agent_state(state or {}),
+    )
+    sink = InMemorySink(start_offset=len(turn_input.events))
+    engine = product_engine(is_llm_free=snapshot.agent.is_llm_free)
+    outcome = async_to_sync(engine.process_turn)(turn_input, sink, NeverCancelled())
+    added: list[dict[str, Any]] = []
+    for event in sink.events:
+        if event.kind == engine_types.EventKind.TOOL:
+            added.append(
+                {
+                    "tool": [
+                        {
+                            "tool": call.get("tool_id", ""),
+                            "arguments": call.get("arguments", {}),
+                            "result": (call.get("result") or {}).get("data"),
+                        }
+                        for call in event.data.get("tool_calls", [])
+                    ]
+                }
+            )
+        elif event.kind == engine_types.EventKind.MESSAGE:
+            added.append({"agent": str(event.data.get("message", ""))})
+    return {
+        "reply": sink.messages,
+        "explanation": _explain(outcome.trace, snapshot),
+        "trace": json.loads(json.dumps(outcome.trace, default=str)),
+        "added": added,
+        "state": from_agent_state(outcome.state),
+        "handoff": outcome.session_mode == engine_types.SessionMode.MANUAL,
+    }

@@ -204,7 +204,15 @@ def turn_claim(*, session_id: str, trigger_offset: int) -> Turn | None:
 
 
 def turn_finish(*, turn_id: str, status: str, trace: dict[str, Any]) -> None:
-    Turn.objects.filter(pk=turn_id).update(status=status, trace=trace, finished_at=timezone.now())
+    from quality.services import turn_facts_record
+
+    with transaction.atomic():
+        Turn.objects.filter(pk=turn_id).update(
+            status=status, trace=trace, finished_at=timezone.now()
+        )
+        if status == Turn.Status.COMPLETED:
+            # The insights page sums these rows instead of reading every trace.
+            turn_facts_record(turn_id=turn_id, trace=trace)
 
 
 def session_agent_state_save(*, session_id: str, agent_state: dict[str, Any]) -> None:

@@ -76,9 +76,8 @@ class Command(BaseCommand):
             for status, count in result.counts().items():
                 totals[status] += count
         suite_errors = sum(1 for result in results if result.error)
-        summary = (
-            f"{totals[PASSED]} passed, {totals[FAILED]} failed, {totals[ERROR]} error(s)"
-            + (f", {suite_errors} suite(s) could not run" if suite_errors else "")
+        summary = f"{totals[PASSED]} passed, {totals[FAILED]} failed, {totals[ERROR]} error(s)" + (
+            f", {suite_errors} suite(s) could not run" if suite_errors else ""
         )
         if totals[FAILED] or totals[ERROR] or suite_errors:
             raise CommandError(summary, returncode=1)
