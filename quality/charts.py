@@ -9,6 +9,11 @@ BAR_COLOR = "#417690"  # the admin's own header blue
 ALT_COLOR = "#e0a800"
 
 
+def _n(value: float) -> str:
+    """A coordinate with one decimal (format_html escapes its arguments to text first)."""
+    return f"{value:.1f}"
+
+
 def column_chart(points: Sequence[tuple[str, int]], *, title: str, height: int = 160) -> SafeString:
     """Vertical bars, one per point (label, value), with the value as each bar's tooltip."""
     width = max(240, 14 * len(points) + 40)
@@ -17,14 +22,13 @@ def column_chart(points: Sequence[tuple[str, int]], *, title: str, height: int =
     step = (width - 40) / max(len(points), 1)
     bars = format_html_join(
         "",
-        '<rect x="{:.1f}" y="{:.1f}" width="{:.1f}" height="{:.1f}" fill="{}">'
-        "<title>{}: {}</title></rect>",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}: {}</title></rect>',
         (
             (
-                30 + index * step,
-                10 + plot - plot * value / top,
-                max(step - 2, 1),
-                plot * value / top,
+                _n(30 + index * step),
+                _n(10 + plot - plot * value / top),
+                _n(max(step - 2, 1)),
+                _n(plot * value / top),
                 BAR_COLOR,
                 label,
                 value,
@@ -66,10 +70,10 @@ def bar_list(rows: Sequence[tuple[str, int]], *, title: str, width: int = 520) -
     height = row_height * len(rows) + 8
     bars = format_html_join(
         "",
-        '<g transform="translate(0,{})"><rect x="0" y="2" width="{:.1f}" height="16" fill="{}"/>'
+        '<g transform="translate(0,{})"><rect x="0" y="2" width="{}" height="16" fill="{}"/>'
         '<text x="4" y="15" font-size="11" fill="#000">{} ({})</text></g>',
         (
-            (4 + index * row_height, (width - 10) * value / top, "#b6d4e3", label[:90], value)
+            (4 + index * row_height, _n((width - 10) * value / top), "#b6d4e3", label[:90], value)
             for index, (label, value) in enumerate(rows)
         ),
     )
@@ -89,17 +93,17 @@ def split_bar(parts: Sequence[tuple[str, int, str]], *, title: str, width: int =
     offsets, position = [], 0.0
     for label, value, color in parts:
         share = width * value / total
-        offsets.append((position, share, color, label, value))
+        offsets.append((_n(position), _n(share), color, label, value))
         position += share
     segments = format_html_join(
         "",
-        '<rect x="{:.1f}" y="0" width="{:.1f}" height="24" fill="{}"><title>{}: {}</title></rect>',
+        '<rect x="{}" y="0" width="{}" height="24" fill="{}"><title>{}: {}</title></rect>',
         offsets,
     )
     legend = format_html_join(
         "",
-        '<text x="{:.1f}" y="40" font-size="11">{}: {}</text>',
-        ((x + 2, label, value) for x, _share, _color, label, value in offsets),
+        '<text x="{}" y="40" font-size="11">{}: {}</text>',
+        ((_n(float(x) + 2), label, value) for x, _share, _color, label, value in offsets),
     )
     return format_html(
         '<svg class="insights-chart" role="img" aria-label="{}" width="{}" height="46" '
