@@ -87,6 +87,7 @@ def _run_status(run: TestRun) -> dict[str, Any]:
     return {
         "id": run.id,
         "status": run.status,
+        "status_display": run.get_status_display(),
         "is_done": run.is_done,
         "total": run.total,
         "completed": run.completed,
