@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "behavior",
     "sessions_app",
     "operations",
+    "quality",
 ]
 
 MIDDLEWARE = [

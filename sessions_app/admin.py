@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from sessions_app import services
@@ -29,13 +30,28 @@ class EventInline(admin.TabularInline):
 
 class TurnInline(admin.TabularInline):
     model = Turn
-    fields = ("trigger_offset", "status", "explanation", "trace_id", "created_at", "finished_at")
+    fields = (
+        "trigger_offset",
+        "status",
+        "explanation",
+        "save_as_test",
+        "trace_id",
+        "created_at",
+        "finished_at",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="Test")
+    def save_as_test(self, turn: Turn) -> str:
+        url = reverse(
+            "admin:quality_agentworkbench_save_turn", args=[turn.session_id, turn.trace_id]
+        )
+        return format_html('<a class="save-as-test" href="{}">Save as test</a>', url)
 
     @admin.display(description="Why the agent replied as it did")
     def explanation(self, turn: Turn) -> str:

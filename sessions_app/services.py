@@ -248,14 +248,20 @@ def turn_finish(
     *, turn_id: str, status: str, trace: dict[str, Any], attempt: int | None = None
 ) -> bool:
     """Record how a turn ended; with `attempt`, only if no later worker has taken it over."""
+    from quality.services import turn_facts_record
+
     turns = Turn.objects.filter(pk=turn_id)
     if attempt is not None:
         turns = turns.filter(attempts=attempt, status=Turn.Status.RUNNING)
-    finished = bool(
-        turns.update(
-            status=status, trace=trace, finished_at=timezone.now(), lease_expires_at=None
+    with transaction.atomic():
+        finished = bool(
+            turns.update(
+                status=status, trace=trace, finished_at=timezone.now(), lease_expires_at=None
+            )
         )
-    )
+        if finished and status == Turn.Status.COMPLETED:
+            # The insights page sums these rows instead of reading every trace.
+            turn_facts_record(turn_id=turn_id, trace=trace)
     if finished:
         record_turn_finished(turn_id=turn_id, status=status, trace=trace)
     return finished

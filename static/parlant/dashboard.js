@@ -138,6 +138,12 @@
         const data = await getJson(root.dataset.traceUrlBase + encodeURIComponent(traceId));
         explanationSummary.replaceChildren(...summaryOf(data.explanation));
         explanationBody.textContent = JSON.stringify(data.trace, null, 2);
+        const saveAsTest = document.getElementById("save-as-test");
+        if (saveAsTest) {
+          saveAsTest.href = saveAsTest.dataset.urlTemplate.replace(
+            "TRACE", encodeURIComponent(traceId));
+          saveAsTest.hidden = false;
+        }
       } catch (error) {
         explanationSummary.replaceChildren();
         explanationBody.textContent = "No explanation recorded for this reply.";
