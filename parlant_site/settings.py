@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "reversion_compare",
     "behavior",
     "sessions_app",
+    "inbox",
 ]
 
 MIDDLEWARE = [

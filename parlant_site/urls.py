@@ -34,6 +34,7 @@ router.register("services", behavior_views.ServiceViewSet, basename="service")
 
 urlpatterns = [
     path("", chat.chat_page, name="chat"),
+    path("try/", chat.try_agents_page, name="try-agents"),
     path("admin/", admin.site.urls),
     path("dashboard/", dashboard.session_list_page, name="dashboard"),
     path("dashboard/sessions/<str:session_id>/", dashboard.session_page, name="dashboard-session"),
@@ -42,6 +43,13 @@ urlpatterns = [
          name="dashboard-session-json"),
     path("dashboard/api/sessions/<str:session_id>/traces/<str:trace_id>", dashboard.trace_json,
          name="dashboard-trace"),
+    path("dashboard/api/sessions/<str:session_id>/customer", dashboard.customer_json,
+         name="dashboard-customer"),
+    path("dashboard/api/sessions/<str:session_id>/notes", dashboard.notes_json,
+         name="dashboard-notes"),
+    path("dashboard/api/saved-replies", dashboard.saved_replies_json,
+         name="dashboard-saved-replies"),
+    path("dashboard/profile/", dashboard.profile_page, name="dashboard-profile"),
     path("widget/v1.js", widget.widget_script, name="widget-script"),
     path("widget/demo/", widget.widget_demo_page, name="widget-demo"),
     path("auth/customer-tokens", CustomerTokenView.as_view(), name="customer-tokens"),
