@@ -120,9 +120,7 @@ def session_list_page(request: HttpRequest) -> HttpResponse:
 @operator_required
 @ensure_csrf_cookie
 def session_page(request: HttpRequest, session_id: str) -> HttpResponse:
-    session = get_object_or_404(
-        Session.objects.select_related("agent", "customer", "held_by"), pk=session_id
-    )
+    session = get_object_or_404(sessions_for_operator(), pk=session_id)
     return render(
         request,
         "sessions_app/dashboard/session.html",

@@ -56,7 +56,7 @@
         background: var(--parlant-accent, #3156d3); color: #fff; }
       header h2 { font-size: 15px; margin: 0; }
       header button { background: none; border: 0; color: #fff; font-size: 18px; }
-      .log { list-style: none; margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex;
+      .log { margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex;
         flex-direction: column; gap: 8px; }
       .message { max-width: 80%; padding: 8px 11px; border-radius: 12px; white-space: pre-wrap;
         overflow-wrap: anywhere; font-size: 14px; line-height: 1.4; }
@@ -103,7 +103,7 @@
     </style>
     <div class="panel" role="dialog" aria-modal="false" hidden>
       <header><h2></h2><button type="button" class="close" aria-label="Close chat">×</button></header>
-      <ol class="log" role="log" aria-live="polite" aria-label="Conversation"></ol>
+      <div class="log" role="log" aria-live="polite" aria-label="Conversation"></div>
       <p class="status" role="status"></p>
       <form>
         <label class="visually-hidden" for="parlant-input">Message</label>
@@ -160,7 +160,7 @@
     joined: (data) => `${(data.participant && data.participant.display_name) || "A teammate"} joined`,
     returned: () => "The assistant is back",
   };
-  const typing = document.createElement("li");
+  const typing = document.createElement("div");
   typing.className = "typing";
   typing.setAttribute("aria-label", "typing");
   typing.append(document.createElement("i"), document.createElement("i"), document.createElement("i"));
@@ -199,7 +199,7 @@
     }
     if (event.kind === "custom" && event.source === "system" && data.handoff in HANDOFF_TEXT) {
       if (rendered.has(event.offset)) return;
-      const line = document.createElement("li");
+      const line = document.createElement("div");
       line.className = "system-line";
       line.dataset.offset = String(event.offset);
       line.textContent = HANDOFF_TEXT[data.handoff](data);
@@ -212,7 +212,7 @@
     let item = rendered.get(event.offset);
     if (!item) {
       const isCustomer = event.source === "customer" || event.source === "customer_ui";
-      item = document.createElement("li");
+      item = document.createElement("div");
       item.className = "message " + (isCustomer ? "customer" : "agent");
       item.dataset.offset = String(event.offset);
       item.dataset.source = event.source;
