@@ -112,7 +112,7 @@ def test_on_a_phone_the_chat_fills_the_screen_with_a_16px_input(browser, product
     expect(page.locator(".message.ai_agent")).to_have_count(1, timeout=30_000)
     expect(page.locator("#message-input")).to_be_in_viewport()
     box = page.locator(".chat").bounding_box()
-    assert box["width"] == 390 and box["height"] == 844
+    assert (box["width"], box["height"]) == (390, 844)
     assert_accessible(page)
     context.close()
 
