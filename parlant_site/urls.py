@@ -32,6 +32,11 @@ router.register(
 router.register("capabilities", behavior_views.CapabilityViewSet, basename="capability")
 router.register("services", behavior_views.ServiceViewSet, basename="service")
 
+# The admin is where editors author agents: name the product, not "Django administration".
+admin.site.site_header = "Parlant · Agent behaviour"
+admin.site.site_title = "Parlant admin"
+admin.site.index_title = "Agents and their behaviour"
+
 urlpatterns = [
     path("", chat.chat_page, name="chat"),
     path("try/", chat.try_agents_page, name="try-agents"),
