@@ -239,7 +239,8 @@ class JourneyAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        # Ids are set at construction, so `_state.adding` (not pk) tells a new journey apart.
+        if not self.instance._state.adding:
             self.fields["start_when"].initial = [
                 guideline.condition for guideline in self.instance.conditions.all()
             ]

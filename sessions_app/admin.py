@@ -100,7 +100,7 @@ def render_transcript(session: Session) -> str:
                 render_explanation(explain_turn(turn.trace, names)),
             )
             if turn is not None
-            else format_html("<div></div>")
+            else format_html("<div>{}</div>", "")
         )
         rows.append(
             format_html(
