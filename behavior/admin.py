@@ -26,6 +26,7 @@ from behavior.forms import (
     ContextVariableAdminForm,
     GlossaryTermAdminForm,
     GuidelineAdminForm,
+    JourneyAdminForm,
     JourneyStateFormSet,
     JourneyTransitionFormSet,
     RelationshipAdminForm,
@@ -60,6 +61,16 @@ class HistoryAdmin(CompareVersionAdmin):
 
     history_latest_first = True
     object_history_template = "admin/behavior/object_history.html"
+    # Embeddings are derived from the text beside them: hundreds of numbers that bury the change.
+    compare_exclude = ["condition_embedding"]
+
+    def fallback_compare(self, obj_compare):
+        """Old → new, side by side, for fields without a compare method of their own."""
+        old, new = obj_compare.to_string()
+        return format_html(
+            '<div class="old-new"><del>{}</del> → <ins>{}</ins></div>',
+            old or "(empty)", new or "(empty)",
+        )
 
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
@@ -104,8 +115,8 @@ class HistoryAdmin(CompareVersionAdmin):
 
 
 def _tag_links(row: Any) -> str:
-    """The row's tags as a comma list (from the prefetched `tags`)."""
-    return ", ".join(tag.name for tag in row.tags.all()) or "— every agent —"
+    """The row's tags as a comma list (from the prefetched `tags`), scope tags by their names."""
+    return ", ".join(str(tag) for tag in row.tags.all()) or "— every agent —"
 
 
 class ScopeListFilter(admin.SimpleListFilter):
@@ -172,6 +183,16 @@ class ScopedAdmin(HistoryAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tags")
 
+    def get_changeform_initial_data(self, request):
+        """"Add" from a list filtered to one agent adds for that agent."""
+        from urllib.parse import parse_qs
+
+        initial = super().get_changeform_initial_data(request)
+        filters = parse_qs(request.GET.get("_changelist_filters", ""))
+        if "tags" not in initial and filters.get("agent"):
+            initial["tags"] = [agent_tag_id(filters["agent"][0])]
+        return initial
+
     @admin.display(description="Applies to")
     def scope(self, entity) -> str:
         return _tag_links(entity)
@@ -180,7 +201,7 @@ class ScopedAdmin(HistoryAdmin):
 @admin.register(Tag)
 class TagAdmin(HistoryAdmin):
     form = TagAdminForm
-    list_display = ("name", "id", "kind", "created_at")
+    list_display = ("__str__", "kind", "created_at")
     list_filter = (TagKindListFilter,)
     search_fields = ("name", "id")
     readonly_fields = ("id", "agent", "journey", "created_at")
@@ -263,12 +284,17 @@ class AgentAdmin(HistoryAdmin):
             )
         ]
         export_url = reverse("admin:behavior_agent_export", args=[agent.pk])
+        add_guideline_url = reverse("admin:behavior_guideline_add") + f"?tags={tag}"
         return format_html(
-            "{} · <a href='{}'>Export as YAML</a><br><small>Entities tagged <code>{}</code>, "
-            "one of this agent's tags, or untagged apply to it.</small>",
+            "{} · <a href='{}'>Export as YAML</a><br>"
+            "<a class='addlink' href='{}'>Add a guideline for {}</a><br>"
+            "<small>Entities scoped to {}, to one of its tags, or to every agent apply to it."
+            "</small>",
             format_html_join(" · ", "<a href='{}'>{}</a>", links),
             export_url,
-            tag,
+            add_guideline_url,
+            agent.name,
+            agent.name,
         )
 
     def get_urls(self):
@@ -306,24 +332,42 @@ class AgentAdmin(HistoryAdmin):
 
         if not self.has_add_permission(request):
             return HttpResponse(status=403)
+        from behavior.import_preview import import_preview
+
         form = BehaviorImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        preview, document_text = None, ""
+        confirmed = request.method == "POST" and request.POST.get("confirm") == "replace"
+        if confirmed or (request.method == "POST" and form.is_valid()):
             try:
-                document = load_document(form.cleaned_data["document"].read().decode())
-                with history.revision("import behaviour", user=request.user):
-                    agent = behavior_import(document=document)
-            except (ValueError, UnicodeDecodeError, services.ValidationError) as error:
-                form.add_error("document", str(error))
-            else:
-                self.message_user(request, f"Imported the behaviour of {agent.name}.")
-                return HttpResponse(
-                    status=302,
-                    headers={"Location": reverse("admin:behavior_agent_change", args=[agent.pk])},
+                # Step two carries the document it previewed, as text in the form.
+                document_text = (
+                    request.POST.get("document_text", "")
+                    if confirmed
+                    else form.cleaned_data["document"].read().decode()
                 )
+                document = load_document(document_text)
+                preview = import_preview(document)
+                # A new agent replaces nothing: import it at once. An existing one: ask first.
+                if confirmed or not preview["exists"]:
+                    with history.revision("import behaviour", user=request.user):
+                        agent = behavior_import(document=document)
+                    self.message_user(request, f"Imported the behaviour of {agent.name}.")
+                    return HttpResponse(
+                        status=302,
+                        headers={
+                            "Location": reverse("admin:behavior_agent_change", args=[agent.pk])
+                        },
+                    )
+            except (ValueError, UnicodeDecodeError, services.ValidationError) as error:
+                preview = None
+                form = BehaviorImportForm()
+                form.errors["document"] = form.error_class([str(error)])
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "form": form,
+            "preview": preview,
+            "document_text": document_text,
             "title": "Import an agent's behaviour",
         }
         return TemplateResponse(request, "admin/behavior/agent/import.html", context)
@@ -598,13 +642,13 @@ class JourneyTransitionInline(admin.TabularInline):
 
 @admin.register(Journey)
 class JourneyAdmin(ScopedAdmin):
+    form = JourneyAdminForm
     list_display = ("title", "scope", "state_count", "priority", "updated_at")
     search_fields = ("title", "description", "id")
-    autocomplete_fields = ("conditions",)
     readonly_fields = ("id", "diagram", "problems", "scoped_guidelines", "created_at", "updated_at")
     inlines = [JourneyStateInline, JourneyTransitionInline]
     fieldsets = (
-        (None, {"fields": ("title", "description", "conditions")}),
+        (None, {"fields": ("title", "description", "start_when")}),
         ("Diagram", {"fields": ("diagram", "problems")}),
         ("Scope", {"fields": ("tags", "composition_mode", "priority", "labels")}),
         ("Guidelines active during this journey", {"fields": ("scoped_guidelines",)}),
@@ -638,11 +682,30 @@ class JourneyAdmin(ScopedAdmin):
             journey.title,
         )
 
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new journey: its steps in the same pass; the diagram and checks come once saved.
+        return (
+            (None, {"fields": ("title", "description", "start_when", "steps")}),
+            ("Scope", {"fields": ("tags", "composition_mode", "priority", "labels")}),
+        )
+
+    @staticmethod
+    def all_problems(journey: Journey) -> list[str]:
+        found = services.journey_problems(journey)
+        if not journey.conditions.exists():
+            found.insert(
+                0, "This journey can never start: it has no start conditions. Add one under "
+                "“Starts when”.",
+            )
+        return found
+
     @admin.display(description="Checks")
     def problems(self, journey: Journey) -> str:
         if not journey.pk:
             return "—"
-        found = services.journey_problems(journey)
+        found = self.all_problems(journey)
         if not found:
             return format_html('<span style="color:#006e53">✔ {}</span>', "The journey is valid.")
         return format_html(
@@ -680,10 +743,41 @@ class JourneyAdmin(ScopedAdmin):
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # After the inlines, so a start state added in the form is not created twice.
-        services.journey_initial_state(form.instance)
-        services.journey_scope_tag(form.instance.pk)
-        for problem in services.journey_problems(form.instance):
+        journey = form.instance
+        start = services.journey_initial_state(journey)
+        scope = services.journey_scope_tag(journey.pk)
+        if "start_when" in form.data:
+            self.save_start_conditions(journey, form.cleaned_data["start_when"], scope)
+        if form.cleaned_data.get("steps"):
+            self.save_steps(journey, start, form.cleaned_data["steps"])
+        elif not change:
+            services.journey_end_state(journey)
+        for problem in self.all_problems(journey):
             messages.warning(request, problem)
+
+    @staticmethod
+    def save_start_conditions(journey: Journey, lines: list[str], scope: Any) -> None:
+        for guideline in journey.conditions.all():
+            if guideline.condition not in lines:
+                journey.conditions.remove(guideline)
+        for line in lines:
+            services.journey_condition_add(journey=journey, condition=line, scope_tag=scope)
+
+    @staticmethod
+    def save_steps(journey: Journey, start: JourneyState, steps: list[str]) -> None:
+        """Start → each step → End, when the journey has no states of its own yet."""
+        if journey.states.exclude(kind__in=["initial", "end"]).exists():
+            return
+        previous = start
+        for action in steps:
+            state = services.journey_state_create(
+                journey=journey, kind=JourneyState.Kind.CHAT, action=action
+            )
+            services.journey_transition_create(source=previous, target=state)
+            previous = state
+        services.journey_transition_create(
+            source=previous, target=services.journey_end_state(journey)
+        )
 
 
 # --- Glossary, variables, canned responses, capabilities ----------------------------------------

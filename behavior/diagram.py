@@ -79,6 +79,19 @@ _COLORS = {
 }
 
 
+# Labels wrap rather than run off the picture: 28 characters of 12px italic fit _LABEL_ROOM.
+_LABEL_CHARS = 28
+_LABEL_ROOM = 200
+
+
+def _wrapped(text: str, width: int, max_lines: int) -> list[str]:
+    lines = textwrap.wrap(text, width) or [""]
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][: width - 1] + "…"
+    return lines
+
+
 @dataclass
 class _Box:
     state: JourneyState
@@ -131,18 +144,21 @@ def journey_svg(journey: Journey) -> str:
         else:
             prefix = {"tool": "⚙ ", "fork": "⑂ "}.get(state.kind, "")
             text = prefix + (_state_label(state) or state.get_kind_display())
-        boxes[state.id] = _Box(state, textwrap.wrap(text, 30)[:4] or [""])
+        boxes[state.id] = _Box(state, _wrapped(text, 30, 6))
     depth = _levels(states, [(t.source_id, t.target_id) for t in transitions])
     rows: dict[int, list[_Box]] = {}
     for state in states:
         rows.setdefault(depth[state.id], []).append(boxes[state.id])
     widest = max((len(row) for row in rows.values()), default=1)
-    width = _MARGIN * 2 + widest * _BOX_WIDTH + (widest - 1) * _COLUMN_GAP
+    boxes_width = _MARGIN * 2 + widest * _BOX_WIDTH + (widest - 1) * _COLUMN_GAP
+    # Transition labels start beside the arrow's middle: room on the right keeps them whole.
+    label_room = _LABEL_ROOM if any(t.condition for t in transitions) else 0
+    width = boxes_width + label_room
     y = _MARGIN
     for level in sorted(rows):
         row = rows[level]
         row_width = len(row) * _BOX_WIDTH + (len(row) - 1) * _COLUMN_GAP
-        x = (width - row_width) // 2
+        x = (boxes_width - row_width) // 2
         for box in row:
             box.x, box.y = x, y
             x += _BOX_WIDTH + _COLUMN_GAP
@@ -175,11 +191,13 @@ def journey_svg(journey: Journey) -> str:
             'marker-end="url(#arrow)"/>'
         )
         if transition.condition:
-            label = html.escape(textwrap.shorten(transition.condition, 48, placeholder="…"))
-            parts.append(
-                f'<text x="{(x1 + x2) // 2 + 6}" y="{(y1 + y2) // 2}" fill="#1f3b57" '
-                f'font-style="italic">{label}</text>'
+            lines = _wrapped(transition.condition, _LABEL_CHARS, 3)
+            x, top = (x1 + x2) // 2 + 6, (y1 + y2) // 2 - (len(lines) - 1) * 7
+            spans = "".join(
+                f'<tspan x="{x}" y="{top + index * 14}">{html.escape(line)}</tspan>'
+                for index, line in enumerate(lines)
             )
+            parts.append(f'<text fill="#1f3b57" font-style="italic">{spans}</text>')
     for box in boxes.values():
         fill, ink = _COLORS[box.state.kind]
         rounded = 15 if box.state.kind in (JourneyState.Kind.INITIAL, JourneyState.Kind.END) else 6

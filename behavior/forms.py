@@ -15,6 +15,7 @@ from behavior.models import (
     ContextVariable,
     GlossaryTerm,
     Guideline,
+    Journey,
     JourneyState,
     Relationship,
     Tag,
@@ -227,3 +228,31 @@ class BehaviorImportForm(forms.Form):
     document = forms.FileField(
         help_text="A YAML or JSON document made by “Export”: the agent and all its behaviour."
     )
+
+
+class JourneyAdminForm(forms.ModelForm):
+    """A journey in one pass: when it starts in plain words, and (new journeys) its steps."""
+
+    start_when = LinesField(
+        label="Starts when",
+        help_text="One situation per line, e.g. “the customer wants to book a test drive”. "
+        "The journey starts when any of them holds.",
+    )
+    steps = LinesField(
+        label="Steps",
+        help_text="New journeys: one thing the agent says or asks per line. They are linked "
+        "Start → first → … → End for you; branch and add conditions below afterwards.",
+    )
+
+    class Meta:
+        model = Journey
+        fields = ["title", "description", "tags", "composition_mode", "priority", "labels"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Ids are set at construction, so `_state.adding` (not pk) tells a new journey apart.
+        if not self.instance._state.adding:
+            self.fields["start_when"].initial = [
+                guideline.condition for guideline in self.instance.conditions.all()
+            ]
+            self.fields.pop("steps")

@@ -37,6 +37,13 @@ class TagQuerySet(models.QuerySet):
         return self.filter(agent__isnull=True, journey__isnull=True)
 
 
+class TagManager(models.Manager.from_queryset(TagQuerySet)):
+    def get_queryset(self) -> TagQuerySet:
+        # A scope tag reads as its journey's title or agent's name: fetched with the tag, so a
+        # list of tags (pickers, filters, "Applies to" columns) costs one query.
+        return super().get_queryset().select_related("agent", "journey")
+
+
 class Tag(models.Model):
     # 64 characters: room for "journey:" or "agent:" before a 32-character id.
     id = models.CharField(primary_key=True, max_length=64, default=new_id, editable=False)
@@ -61,7 +68,7 @@ class Tag(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
-    objects = TagQuerySet.as_manager()
+    objects = TagManager()
 
     class Meta:
         ordering = ["name"]
@@ -73,6 +80,11 @@ class Tag(models.Model):
         ]
 
     def __str__(self) -> str:
+        # Scope tags are named by ids (`journey:<id>`); people read the journey or agent instead.
+        if self.journey_id is not None:
+            return f"Journey: {self.journey.title}"
+        if self.agent_id is not None:
+            return f"Agent: {self.agent.name}"
         return self.name
 
     @property
@@ -299,6 +311,10 @@ class Journey(models.Model):
         return self.title
 
 
+# A state is named by its action in pickers and transitions; long actions are cut to fit a line.
+STATE_LABEL_CHARS = 60
+
+
 class JourneyState(models.Model):
     class Kind(models.TextChoices):
         INITIAL = "initial", "Start"
@@ -343,7 +359,8 @@ class JourneyState(models.Model):
     def __str__(self) -> str:
         if self.kind in (self.Kind.INITIAL, self.Kind.END, self.Kind.FORK):
             return self.get_kind_display().split(" (")[0]
-        return self.action or self.description or f"{self.get_kind_display()} {self.id}"
+        text = self.action or self.description or self.get_kind_display().split(" (")[0]
+        return text if len(text) <= STATE_LABEL_CHARS else text[: STATE_LABEL_CHARS - 1] + "…"
 
 
 class JourneyTransition(models.Model):
@@ -363,7 +380,7 @@ class JourneyTransition(models.Model):
 
     def __str__(self) -> str:
         suffix = f" when {self.condition}" if self.condition else ""
-        return f"{self.source_id} → {self.target_id}{suffix}"
+        return f"{self.source} → {self.target}{suffix}"
 
 
 def _exactly_one_endpoint(side: str) -> models.Q:

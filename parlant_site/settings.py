@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "sessions_app",
     "operations",
     "quality",
+    "inbox",
 ]
 
 MIDDLEWARE = [

@@ -34,8 +34,14 @@ router.register(
 router.register("capabilities", behavior_views.CapabilityViewSet, basename="capability")
 router.register("services", behavior_views.ServiceViewSet, basename="service")
 
+# The admin is where editors author agents: name the product, not "Django administration".
+admin.site.site_header = "Parlant · Agent behaviour"
+admin.site.site_title = "Parlant admin"
+admin.site.index_title = "Agents and their behaviour"
+
 urlpatterns = [
     path("", chat.chat_page, name="chat"),
+    path("try/", chat.try_agents_page, name="try-agents"),
     path("admin/", admin.site.urls),
     path("", include("operations.urls")),
     path("dashboard/", dashboard.session_list_page, name="dashboard"),
@@ -45,6 +51,13 @@ urlpatterns = [
          name="dashboard-session-json"),
     path("dashboard/api/sessions/<str:session_id>/traces/<str:trace_id>", dashboard.trace_json,
          name="dashboard-trace"),
+    path("dashboard/api/sessions/<str:session_id>/customer", dashboard.customer_json,
+         name="dashboard-customer"),
+    path("dashboard/api/sessions/<str:session_id>/notes", dashboard.notes_json,
+         name="dashboard-notes"),
+    path("dashboard/api/saved-replies", dashboard.saved_replies_json,
+         name="dashboard-saved-replies"),
+    path("dashboard/profile/", dashboard.profile_page, name="dashboard-profile"),
     path("widget/v1.js", widget.widget_script, name="widget-script"),
     path("widget/demo/", widget.widget_demo_page, name="widget-demo"),
     path("openapi.json", SchemaView.as_view(), name="openapi-schema"),

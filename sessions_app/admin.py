@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 
 from sessions_app import services
 from sessions_app.explanations import explain_turn, names_for
-from sessions_app.models import ApiKey, Customer, Event, Session, Turn
+from sessions_app.models import ApiKey, Customer, Event, Session
 
 
 @admin.register(Customer)
@@ -14,48 +14,6 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ("name", "id")
     readonly_fields = ("id", "created_at")
     filter_horizontal = ("tags",)
-
-
-class EventInline(admin.TabularInline):
-    model = Event
-    fields = ("offset", "kind", "source", "data", "created_at")
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-    ordering = ("offset",)
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class TurnInline(admin.TabularInline):
-    model = Turn
-    fields = (
-        "trigger_offset",
-        "status",
-        "explanation",
-        "save_as_test",
-        "trace_id",
-        "created_at",
-        "finished_at",
-    )
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    @admin.display(description="Test")
-    def save_as_test(self, turn: Turn) -> str:
-        url = reverse(
-            "admin:quality_agentworkbench_save_turn", args=[turn.session_id, turn.trace_id]
-        )
-        return format_html('<a class="save-as-test" href="{}">Save as test</a>', url)
-
-    @admin.display(description="Why the agent replied as it did")
-    def explanation(self, turn: Turn) -> str:
-        return render_explanation(explain_turn(turn.trace, names_for([turn.trace])))
 
 
 def render_explanation(explanation: dict) -> str:
@@ -81,19 +39,90 @@ def render_explanation(explanation: dict) -> str:
             for move in explanation.get("journeys", [])
         ),
     )
-    llm = explanation.get("llm", {})
+    llm = explanation.get("llm") or {}
+    # A turn that made no LLM call (the local provider, a canned reply) has no cost line.
+    cost = (
+        format_html(
+            "<small>{} LLM call(s), {} round(s), {} prompt tokens; composed as {}</small>",
+            llm.get("calls", 0),
+            llm.get("rounds", 0),
+            llm.get("prompt_tokens", 0),
+            (explanation.get("composition") or {}).get("mode") or "-",
+        )
+        if llm.get("prompt_tokens") or llm.get("completion_tokens")
+        else format_html(
+            "<small>Composed as {}</small>",
+            (explanation.get("composition") or {}).get("mode") or "-",
+        )
+    )
     return format_html(
-        "<strong>{}</strong>; {} guideline(s) considered<ul>{}{}{}</ul>"
-        "<small>{} LLM call(s), {} round(s), {} prompt tokens; composed as {}</small>",
+        "<strong>{}</strong>; {} guideline(s) considered<ul>{}{}{}</ul>{}",
         explanation.get("outcome", ""),
         explanation.get("guidelines_considered", 0),
         matched,
         journeys,
         tools,
-        llm.get("calls", 0),
-        llm.get("rounds", 0),
-        llm.get("prompt_tokens", 0),
-        explanation.get("composition", {}).get("mode", "-"),
+        cost,
+    )
+
+
+HANDOFF_WORDS = {
+    "waiting": "Handed off: waiting for a teammate",
+    "joined": "{name} joined",
+    "returned": "Handed back to the agent",
+}
+
+
+def render_transcript(session: Session) -> str:
+    """The conversation as people read it, each agent reply beside the explanation of it."""
+    events = list(session.events.filter(deleted=False).exclude(kind=Event.Kind.STATUS))
+    turns = list(session.turns.all())
+    by_trace = {turn.trace_id: turn for turn in turns}
+    names = names_for([turn.trace for turn in turns])
+    rows = []
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.kind == Event.Kind.CUSTOM and data.get("handoff") in HANDOFF_WORDS:
+            participant = data.get("participant") or {}
+            words = HANDOFF_WORDS[data["handoff"]].format(
+                name=participant.get("display_name", "A teammate")
+            )
+            rows.append(format_html('<div class="turn"><p class="system">{}</p></div>', words))
+            continue
+        if event.kind != Event.Kind.MESSAGE:
+            continue
+        is_customer = event.source in (Event.Source.CUSTOMER, Event.Source.CUSTOMER_UI)
+        participant = data.get("participant") or {}
+        who = participant.get("display_name") or event.get_source_display()
+        turn = by_trace.get(event.trace_id) if event.source == Event.Source.AI_AGENT else None
+        why = (
+            format_html(
+                '<div class="why"><strong>Why</strong> {}'
+                '<p><a class="save-as-test" href="{}">Save as test</a></p></div>',
+                render_explanation(explain_turn(turn.trace, names)),
+                reverse(
+                    "admin:quality_agentworkbench_save_turn",
+                    args=[turn.session_id, turn.trace_id],
+                ),
+            )
+            if turn is not None
+            else format_html("<div>{}</div>", "")
+        )
+        rows.append(
+            format_html(
+                '<div class="turn"><div class="bubble {}"><span class="who">{} · {}</span>{}'
+                "</div>{}</div>",
+                "customer" if is_customer else "agent",
+                who,
+                event.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                str(data.get("message", "")),
+                why,
+            )
+        )
+    if not rows:
+        return format_html("<p>{}</p>", "No messages yet.")
+    return format_html(
+        '<div class="transcript">{}</div>', format_html_join("", "{}", ((row,) for row in rows))
     )
 
 
@@ -104,8 +133,29 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ("agent", "customer", "held_by")
     search_fields = ("id", "title", "customer__name", "agent__name")
     autocomplete_fields = ("agent", "customer")
-    readonly_fields = ("id", "created_at", "next_offset", "claimed_offset", "agent_state")
-    inlines = [EventInline, TurnInline]
+    readonly_fields = (
+        "id", "created_at", "next_offset", "claimed_offset", "agent_state", "transcript"
+    )
+    fieldsets = (
+        (None, {"fields": ("transcript",)}),
+        ("Session", {"fields": ("agent", "customer", "title", "mode", "held_by", "labels")}),
+        (
+            "Record",
+            {
+                "fields": ("id", "created_at", "metadata", "next_offset", "claimed_offset",
+                           "agent_state"),
+                "classes": ("collapse",),
+            },
+        ),
+    )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # A conversation is a record: read here, answered in the operator dashboard.
+        return False
+
+    @admin.display(description="Conversation")
+    def transcript(self, session: Session) -> str:
+        return render_transcript(session)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(event_total=Count("events"))

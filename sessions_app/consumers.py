@@ -28,6 +28,18 @@ def _is_operator(scope: dict) -> bool:
     )
 
 
+@database_sync_to_async
+def _typing_identity(scope: dict) -> tuple[str, str]:
+    """Who is typing, as the other side reads it: an operator's public name, or the customer."""
+    user = scope.get("user")
+    staff = user is not None and user.is_authenticated and staff_roles(user)
+    if staff and staff & {Role.OPERATOR, Role.ADMIN}:
+        from inbox.services import operator_public_profile
+
+        return "operator", operator_public_profile(user)["display_name"]
+    return "customer", ""
+
+
 class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
     """Streams a session's events, in the REST API's JSON, from `?min_offset=N` on.
 
@@ -63,6 +75,22 @@ class SessionEventsConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_event(self, message: dict) -> None:
         await self.send_json({"type": "event", "event": message["event"]})
+
+    async def receive_json(self, content: dict, **kwargs: object) -> None:
+        """`{"type": "typing"}`: tell the other side of the conversation, never the sender."""
+        if not isinstance(content, dict) or content.get("type") != "typing":
+            return
+        role, name = await _typing_identity(self.scope)
+        await self.channel_layer.group_send(
+            session_group(self.session_id),
+            {"type": "session.typing", "role": role, "name": name, "sender": self.channel_name},
+        )
+
+    async def session_typing(self, message: dict) -> None:
+        if message.get("sender") != self.channel_name:
+            await self.send_json(
+                {"type": "typing", "role": message["role"], "name": message["name"]}
+            )
 
     async def session_changed(self, message: dict) -> None:
         await self.send_json({"type": "session", "session_id": message["session_id"]})

@@ -281,14 +281,24 @@ def session_handoff(*, session_id: str, mode: str, operator: Any = None) -> None
     for a human. `auto`: the agent answers again and nobody holds it (hand back). Watchers of
     the session and every operator dashboard hear of the change after commit.
     """
+    from inbox.services import handoff_line
     from sessions_app.broadcast import OPERATORS_GROUP, send_to_group, session_group
 
     held_by = operator if mode == Session.Mode.MANUAL else None
     changes: dict[str, Any] = {"mode": mode, "held_by": held_by, "updated_at": timezone.now()}
     if mode == Session.Mode.MANUAL:
         changes["turn_requested_at"] = None  # a human answers now: nothing left to hand over
-    if not Session.objects.filter(pk=session_id).update(**changes):
-        raise Session.DoesNotExist(f"Session {session_id} does not exist")
+    with transaction.atomic():
+        before = Session.objects.select_for_update().filter(pk=session_id).values(
+            "mode", "held_by_id"
+        ).first()
+        if before is None or not Session.objects.filter(pk=session_id).update(**changes):
+            raise Session.DoesNotExist(f"Session {session_id} does not exist")
+        # The customer reads who answers them now in their own timeline.
+        handoff_line(
+            session_id=session_id, was_mode=before["mode"], was_held_by_id=before["held_by_id"],
+            mode=mode, operator=held_by,
+        )
     message = {"type": "session.changed", "session_id": session_id}
     transaction.on_commit(partial(send_to_group, session_group(session_id), message))
     transaction.on_commit(

@@ -56,25 +56,54 @@
         background: var(--parlant-accent, #3156d3); color: #fff; }
       header h2 { font-size: 15px; margin: 0; }
       header button { background: none; border: 0; color: #fff; font-size: 18px; }
-      .log { list-style: none; margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex;
+      .log { margin: 0; padding: 12px; flex: 1; overflow-y: auto; display: flex;
         flex-direction: column; gap: 8px; }
       .message { max-width: 80%; padding: 8px 11px; border-radius: 12px; white-space: pre-wrap;
         overflow-wrap: anywhere; font-size: 14px; line-height: 1.4; }
       .message .who { display: block; font-size: 11px; opacity: .7; margin-bottom: 2px; }
       .message.customer { align-self: flex-end; background: var(--parlant-customer-bubble, #dfe7ff); }
       .message.agent { align-self: flex-start; background: var(--parlant-agent-bubble, #f1f3f8); }
+      .message .meta { display: flex; gap: 8px; font-size: 11px; opacity: .75; margin-bottom: 2px; }
+      .message .meta .who { margin: 0; opacity: 1; }
+      .message .when { margin-left: auto; }
+      .system-line { align-self: center; margin: 2px 0; padding: 2px 10px; font-size: 12px;
+        color: #4a5263; background: #eceff5; border-radius: 999px; }
+      .typing { align-self: flex-start; display: inline-flex; gap: 4px; padding: 10px 12px;
+        background: var(--parlant-agent-bubble, #f1f3f8); border-radius: 12px; }
+      .typing i { width: 6px; height: 6px; border-radius: 50%; background: #7a8396;
+        animation: parlant-blink 1.2s infinite ease-in-out; }
+      .typing i:nth-of-type(2) { animation-delay: .2s; }
+      .typing i:nth-of-type(3) { animation-delay: .4s; }
+      @keyframes parlant-blink { 0%, 80%, 100% { opacity: .3; } 40% { opacity: 1; } }
+      @media (prefers-reduced-motion: reduce) { .typing i { animation: none; } }
+      .badge { position: absolute; top: -4px; right: -4px; min-width: 20px; height: 20px; padding: 0 5px;
+        border-radius: 10px; background: #c62828; color: #fff; font-size: 12px; font-weight: 700;
+        display: grid; place-items: center; }
+      .badge[hidden] { display: none; }
+      .bubble { position: relative; }
+      .bubble .icon-close { display: none; }
+      .bubble[aria-expanded="true"] .icon-open { display: none; }
+      .bubble[aria-expanded="true"] .icon-close { display: block; }
       .status { min-height: 18px; margin: 0 12px 4px; font-size: 12px; opacity: .75; }
+      .status button { background: none; border: 0; padding: 0; color: inherit; font-weight: 700;
+        text-decoration: underline; }
       .error { color: #b3261e; }
       form { display: flex; gap: 6px; padding: 10px; border-top: 1px solid #e6e8ef; }
-      textarea { flex: 1; resize: none; font: inherit; font-size: 14px; padding: 8px;
+      textarea { flex: 1; resize: none; font: inherit; font-size: 16px; padding: 8px;
         border-radius: 8px; border: 1px solid #c9cedb; }
       form button { border: 0; border-radius: 8px; padding: 0 14px; color: #fff;
         background: var(--parlant-accent, #3156d3); }
+      /* Phones: the open chat takes the whole screen; the page behind cannot be used anyway. */
+      @media (max-width: 600px) {
+        .panel { position: fixed; inset: 0; width: 100vw; height: 100vh; height: 100dvh;
+          border-radius: 0; bottom: 0; right: 0; }
+        :host([data-open]) .bubble { display: none; }
+      }
       .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
     </style>
     <div class="panel" role="dialog" aria-modal="false" hidden>
       <header><h2></h2><button type="button" class="close" aria-label="Close chat">×</button></header>
-      <ol class="log" role="log" aria-live="polite" aria-label="Conversation"></ol>
+      <div class="log" role="log" aria-live="polite" aria-label="Conversation"></div>
       <p class="status" role="status"></p>
       <form>
         <label class="visually-hidden" for="parlant-input">Message</label>
@@ -83,9 +112,11 @@
       </form>
     </div>
     <button type="button" class="bubble" aria-label="Open chat" aria-expanded="false">
-      <svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+      <svg class="icon-open" width="26" height="26" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
         <path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/>
-      </svg></button>`;
+      </svg><svg class="icon-close" width="22" height="22" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+        <path fill="currentColor" d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z"/>
+      </svg><span class="badge" hidden></span></button>`;
   const panel = shadow.querySelector(".panel");
   const bubble = shadow.querySelector(".bubble");
   const log = shadow.querySelector(".log");
@@ -96,12 +127,23 @@
   panel.setAttribute("aria-label", title);
   bubble.setAttribute("aria-controls", panel.id);
   shadow.querySelector("h2").textContent = title;
+  const badge = shadow.querySelector(".badge");
+  let unread = 0;
+
+  function showUnread() {
+    badge.hidden = unread === 0;
+    badge.textContent = unread > 9 ? "9+" : String(unread);
+    bubble.setAttribute("aria-label", panel.hidden
+      ? (unread ? `Open chat, ${unread} unread` : "Open chat") : "Close chat");
+  }
 
   function setOpen(isOpen) {
     panel.hidden = !isOpen;
+    host.toggleAttribute("data-open", isOpen);
+    if (isOpen) { unread = 0; showUnread(); }
     bubble.setAttribute("aria-expanded", String(isOpen));
-    bubble.setAttribute("aria-label", isOpen ? "Close chat" : "Open chat");
-    if (isOpen) input.focus();
+    showUnread();
+    if (isOpen) { input.focus(); log.scrollTop = log.scrollHeight; }
     else bubble.focus();
   }
   bubble.addEventListener("click", () => setOpen(panel.hidden));
@@ -111,6 +153,35 @@
   // --- Rendering --------------------------------------------------------------------------------
   const rendered = new Map();
   let nextOffset = 0;
+  // Events replayed on connect are history, not news: they never count as unread.
+  let replaying = true;
+  const HANDOFF_TEXT = {
+    waiting: () => "Waiting for a teammate…",
+    joined: (data) => `${(data.participant && data.participant.display_name) || "A teammate"} joined`,
+    returned: () => "The assistant is back",
+  };
+  const typing = document.createElement("div");
+  typing.className = "typing";
+  typing.setAttribute("aria-label", "typing");
+  typing.append(document.createElement("i"), document.createElement("i"), document.createElement("i"));
+  let typingTimer = null;
+
+  function showTyping(who) {
+    typing.setAttribute("aria-label", `${who} is typing`);
+    log.append(typing);
+    log.scrollTop = log.scrollHeight;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, 6000);
+  }
+  function hideTyping() { clearTimeout(typingTimer); typing.remove(); }
+
+  function insertInOrder(item, offset) {
+    const later = [...log.children].find(
+      (node) => node.dataset.offset !== undefined && Number(node.dataset.offset) > offset);
+    if (later) log.insertBefore(item, later);
+    else if (typing.parentNode === log) log.insertBefore(item, typing);
+    else log.append(item);
+  }
 
   function showStatus(text, isError) {
     statusLine.textContent = text;
@@ -121,28 +192,52 @@
     nextOffset = Math.max(nextOffset, event.offset + 1);
     const data = event.data || {};
     if (event.kind === "status") {
-      if (data.status === "error") showStatus("Something went wrong; please try again.", true);
-      else showStatus(STATUS_TEXT[data.status] || "");
+      if (data.status === "error") { hideTyping(); showStatus("Something went wrong; please try again.", true); }
+      else if (data.status === "processing" || data.status === "typing") { showStatus(""); showTyping("The assistant"); }
+      else { hideTyping(); showStatus(STATUS_TEXT[data.status] || ""); }
+      return;
+    }
+    if (event.kind === "custom" && event.source === "system" && data.handoff in HANDOFF_TEXT) {
+      if (rendered.has(event.offset)) return;
+      const line = document.createElement("div");
+      line.className = "system-line";
+      line.dataset.offset = String(event.offset);
+      line.textContent = HANDOFF_TEXT[data.handoff](data);
+      rendered.set(event.offset, line);
+      insertInOrder(line, event.offset);
+      log.scrollTop = log.scrollHeight;
       return;
     }
     if (event.kind !== "message") return;
     let item = rendered.get(event.offset);
     if (!item) {
       const isCustomer = event.source === "customer" || event.source === "customer_ui";
-      item = document.createElement("li");
+      item = document.createElement("div");
       item.className = "message " + (isCustomer ? "customer" : "agent");
       item.dataset.offset = String(event.offset);
       item.dataset.source = event.source;
+      const meta = document.createElement("span");
+      meta.className = "meta";
       const who = document.createElement("span");
       who.className = "who";
+      const when = document.createElement("time");
+      when.className = "when";
+      meta.append(who, when);
       const body = document.createElement("span");
       body.className = "body";
-      item.append(who, body);
+      item.append(meta, body);
       rendered.set(event.offset, item);
-      const later = [...log.children].find((node) => Number(node.dataset.offset) > event.offset);
-      log.insertBefore(item, later || null);
-      if (!isCustomer) showStatus("");
+      insertInOrder(item, event.offset);
+      if (!isCustomer) {
+        showStatus("");
+        hideTyping();
+        if (panel.hidden && !replaying) { unread += 1; showUnread(); }
+      }
     }
+    const when = item.querySelector(".when");
+    const moment = event.creation_utc ? new Date(event.creation_utc) : new Date();
+    when.textContent = moment.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (event.creation_utc) when.dateTime = event.creation_utc;
     const participant = data.participant || {};
     item.querySelector(".who").textContent =
       event.source === "customer" ? "You" : participant.display_name || "Agent";
@@ -207,10 +302,16 @@
     url.search = `?min_offset=${nextOffset}` + (credential() ? `&token=${encodeURIComponent(credential())}` : "");
     let hasOpened = false;
     socket = new WebSocket(url.toString());
-    socket.onopen = () => { hasOpened = true; };
+    socket.onopen = () => {
+      hasOpened = true;
+      if (statusLine.dataset.reconnecting) { delete statusLine.dataset.reconnecting; showStatus(""); }
+      // The replay arrives right after the socket opens; what comes later is news.
+      setTimeout(() => { replaying = false; }, 1500);
+    };
     socket.onmessage = (message) => {
       const payload = JSON.parse(message.data);
       if (payload.type === "event") showEvent(payload.event);
+      else if (payload.type === "typing" && payload.role === "operator") showTyping(payload.name || "A teammate");
     };
     socket.onclose = () => {
       socket = null;
@@ -218,6 +319,7 @@
       // A socket that never opened (a proxy or origin policy in the way) will not open on
       // retry either: long-poll from here on. One that dropped resumes after a short pause.
       if (!hasOpened) usePolling = true;
+      else { statusLine.dataset.reconnecting = "1"; showStatus("Reconnecting…"); }
       setTimeout(() => { if (generation === streamGeneration) startStreaming(); }, hasOpened ? 1000 : 0);
     };
   }
@@ -255,7 +357,21 @@
     } catch (error) {
       if (error.status === 404 || error.status === 401 || error.status === 403) forgetSession();
       input.value = message;
-      showStatus(error.message, true);
+      // fetch() rejects with a TypeError ("Failed to fetch") when the network is down.
+      showStatus(error instanceof TypeError ? "Couldn't send: you seem to be offline." : `Couldn't send: ${error.message}`, true);
+      const retry = document.createElement("button");
+      retry.type = "button";
+      retry.textContent = "Retry";
+      retry.addEventListener("click", () => form.requestSubmit());
+      statusLine.append(" ", retry);
+    }
+  });
+
+  let lastTypingSent = 0;
+  input.addEventListener("input", () => {
+    if (socket && socket.readyState === WebSocket.OPEN && Date.now() - lastTypingSent > 2500) {
+      lastTypingSent = Date.now();
+      socket.send(JSON.stringify({ type: "typing" }));
     }
   });
 

@@ -314,7 +314,7 @@ def test_a_chat_state_needs_an_action_and_the_start_cannot_be_deleted(admin_clie
     assert JourneyState.objects.filter(pk=start.pk).exists()
 
 
-def test_a_new_journey_in_admin_gets_its_start_state(admin_client):
+def test_a_new_journey_in_admin_gets_its_start_and_end_states(admin_client):
     data = {
         "title": "New one",
         "description": "",
@@ -325,8 +325,7 @@ def test_a_new_journey_in_admin_gets_its_start_state(admin_client):
     }
     response = admin_client.post(reverse("admin:behavior_journey_add"), data)
     assert response.status_code == 302
-    (state,) = JourneyState.objects.all()
-    assert state.kind == "initial"
+    assert sorted(JourneyState.objects.values_list("kind", flat=True)) == ["end", "initial"]
 
 
 def test_history_compares_versions_and_restores_an_old_one(admin_client):

@@ -14,6 +14,7 @@ from tests.support.live_stack import free_port
 HOST_PAGE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Carmen Motors</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{style}</style></head>
 <body>
   <h1>Carmen Motors</h1>

@@ -1,5 +1,7 @@
 """Handoff end to end: a customer in the widget, an operator in the dashboard, both live."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -250,3 +252,175 @@ def test_a_session_view_left_idle_still_gets_live_events(operator, product):
     )
     expect(timeline.locator(".message.customer .body")).to_have_text("Still there?")
     expect(timeline.locator(".message.ai_agent")).to_have_count(1, timeout=30_000)
+
+
+def session_id_of(customer):
+    return customer.evaluate(
+        "JSON.parse(Object.entries(localStorage)"
+        ".find(([key]) => key.startsWith('parlant-widget'))[1]).sessionId"
+    )
+
+
+def test_the_customer_sees_the_handoff_and_typing_goes_both_ways(customer, operator):
+    from tests.browser.accessibility import assert_accessible
+
+    operator.set_viewport_size({"width": 1280, "height": 800})
+    customer_says(customer, "Hi!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    customer_says(customer, "I want to talk to a human please")
+    lines = customer.locator("#parlant-widget .system-line")
+    expect(lines).to_have_text(["Waiting for a teammate…"], timeout=30_000)
+
+    # The inbox counts the waiting conversation in the tab title and names it by its first words.
+    row = session_row(operator, customer)
+    expect(row.locator(".title a")).to_have_text("Hi!", timeout=10_000)
+    expect(operator).to_have_title(re.compile(r"^\(\d+\) "))
+    assert_accessible(operator)
+    row.get_by_role("link").click()
+    operator.click("#take-over")
+    expect(lines).to_have_text(["Waiting for a teammate…", "Olga joined"], timeout=10_000)
+    expect(operator.locator("#timeline .system-line").last).to_have_text("Olga joined")
+
+    operator.locator("#reply-input").press_sequentially("Let me check")
+    expect(customer.locator("#parlant-widget .typing")).to_have_attribute(
+        "aria-label", "Olga is typing", timeout=5_000)
+    customer.locator("#parlant-widget textarea").press_sequentially("thanks")
+    expect(operator.locator(".agent-status")).to_have_text("Customer is typing…", timeout=5_000)
+
+    # Everything an operator needs is on screen at 1280x800, however long the conversation.
+    for button in ("#send-as-me", "#send-as-agent", "#reply-input", "#take-over", "#hand-back"):
+        expect(operator.locator(button)).to_be_in_viewport()
+    assert_accessible(operator)
+
+
+def test_views_and_search_find_the_conversation(customer, operator):
+    customer_says(customer, "Do you sell tractors with a sunroof?")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    row = session_row(operator, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+    operator.fill("#search", "tractors with a sunroof")
+    expect(operator.locator("#session-table tbody tr")).to_have_count(1)
+    expect(row).to_have_count(1)
+    operator.fill("#search", "no conversation says this")
+    expect(operator.locator("#empty")).to_have_text("No conversation matches your search.")
+    operator.fill("#search", "")
+    operator.click(".view[data-view=waiting]")
+    expect(row).to_have_count(0)
+    operator.click(".view[data-view=unassigned]")
+    expect(row).to_have_count(1)
+    operator.click(".view[data-view=mine]")
+    expect(row).to_have_count(0)
+    operator.click(".view[data-view=all]")
+    row.get_by_role("link").click()
+    operator.click("#take-over")
+    expect(operator.locator("#holder")).to_have_text("· held by you")
+    operator.go_back()
+    operator.click(".view[data-view=mine]")
+    expect(session_row(operator, customer)).to_have_count(1)
+    operator.click(".view[data-view=all]")
+
+
+def test_a_new_waiting_conversation_rings_once(customer, operator):
+    customer_says(customer, "Hi!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    expect(session_row(operator, customer)).to_have_count(1, timeout=10_000)
+    assert operator.evaluate("document.body.dataset.lastAlert") is None
+    customer_says(customer, "I want to talk to a human please")
+    expect(session_row(operator, customer)).to_have_class("waiting", timeout=30_000)
+    operator.wait_for_function("document.body.dataset.lastAlert !== undefined")
+
+
+def test_internal_notes_never_reach_the_customer(customer, operator):
+    customer_says(customer, "Hello!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    session_row(operator, customer).get_by_role("link").click()
+    operator.click(".tab[data-compose=note]")
+    operator.fill("#reply-input", "Secret: " + XSS)
+    operator.click("#add-note")
+    expect(operator.locator("#notes .note .body")).to_have_text("Secret: " + XSS)
+    operator.reload()
+    expect(operator.locator("#notes .note .body")).to_have_text("Secret: " + XSS)
+    assert operator.evaluate("document.body.dataset.pwned") is None
+
+    # Not in the widget, not in the events API the customer's widget reads.
+    customer.reload()
+    expect(customer.locator("#parlant-widget .message")).to_have_count(2)
+    events = customer.evaluate(
+        """async (sessionId) => {
+            const state = JSON.parse(Object.entries(localStorage)
+              .find(([key]) => key.startsWith('parlant-widget'))[1]);
+            const headers = state.guestToken ? { Authorization: "Bearer " + state.guestToken } : {};
+            const response = await fetch(
+              document.querySelector("script[data-server]").dataset.server +
+              `/sessions/${sessionId}/events`, { headers });
+            return await response.text();
+        }""",
+        session_id_of(customer),
+    )
+    assert "Hello!" in events
+    assert "Secret" not in events
+
+
+def test_saved_replies_fill_the_reply_box(customer, operator):
+    customer_says(customer, "Hello!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    session_row(operator, customer).get_by_role("link").click()
+    operator.fill("#reply-input", "Our showroom opens at 9 on weekdays.")
+    operator.once("dialog", lambda dialog: dialog.accept("Opening hours"))
+    operator.click("#save-reply")
+    expect(operator.locator("#saved-replies option", has_text="Opening hours")).to_have_count(1)
+    operator.fill("#reply-input", "")
+    operator.select_option("#saved-replies", label="Opening hours")
+    expect(operator.locator("#reply-input")).to_have_value("Our showroom opens at 9 on weekdays.")
+    operator.click("#take-over")
+    operator.click("#send-as-me")
+    expect(widget_messages(customer, "agent").last).to_have_text(
+        "Our showroom opens at 9 on weekdays.")
+
+
+def test_customers_see_the_name_an_operator_chose(customer, browser, product):
+    from tests.browser.accessibility import assert_accessible
+
+    product.manage("create_operator", "pia", "--password", "pia-pw-2026")
+    context = browser.new_context()
+    operator = context.new_page()
+    log_in(operator, product.url, "pia", "pia-pw-2026")
+    operator.get_by_role("link", name="pia").click()
+    assert_accessible(operator)
+    operator.get_by_label("Name customers see").fill("Pia from Support")
+    operator.get_by_role("button", name="Save").click()
+    expect(operator.locator(".notice")).to_contain_text("Pia from Support")
+
+    customer_says(customer, "Hello!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    operator.goto(product.url + "/dashboard/")
+    session_row(operator, customer).get_by_role("link").click()
+    operator.click("#take-over")
+    expect(customer.locator("#parlant-widget .system-line")).to_have_text("Pia from Support joined")
+    operator.fill("#reply-input", "Hello, Pia here.")
+    operator.click("#send-as-me")
+    reply = customer.locator("#parlant-widget .message.agent", has_text="Pia here")
+    expect(reply.locator(".who")).to_have_text("Pia from Support")
+    context.close()
+
+
+def test_the_customer_panel_shows_who_is_talking(browser, product, operator):
+    output = product.manage("shell", "-c", (
+        "from behavior.models import Agent, Tag;"
+        "from sessions_app.services import customer_create, session_create, customer_message_post;"
+        "tag, _ = Tag.objects.get_or_create(name='vip');"
+        "c = customer_create(name='Ada Lovelace', customer_id='ada-panel', tag_ids=[tag.id]);"
+        "agent = Agent.objects.get(pk='otto-carmen');"
+        "session_create(agent=agent, customer=c, title='Earlier visit');"
+        "s = session_create(agent=agent, customer=c);"
+        "customer_message_post(session=s, message='Is my car ready?');"
+        "print(s.id)"
+    ))
+    operator.reload()
+    row = operator.locator(f'#session-table tbody tr[data-session-id="{output.split()[-1]}"]')
+    expect(row.locator(".title a")).to_have_text("Ada Lovelace", timeout=10_000)
+    row.get_by_role("link").click()
+    panel = operator.locator("#customer-panel")
+    expect(panel.locator("#customer-name")).to_have_text("Ada Lovelace")
+    expect(panel.locator(".tag")).to_have_text(["vip"])
+    expect(panel.locator(".earlier a")).to_have_text(["Earlier visit"])

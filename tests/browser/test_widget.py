@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.host_pages import serve_directory, write_host_page
+from tests.browser.host_pages import log_in, serve_directory, write_host_page
 from tests.support.live_stack import live_stack
 
 pytestmark = pytest.mark.browser
@@ -146,3 +146,74 @@ def test_without_credentials_the_api_answers_401(production_like):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(stack.url + "/customers", timeout=10)
     assert refused.value.code == 401
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def test_on_a_phone_the_widget_opens_full_screen_with_a_16px_input(browser, host_site):
+    from tests.browser.accessibility import assert_accessible
+
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(host_site + "/index.html")
+    page.locator("#parlant-widget .bubble").tap()
+    panel = page.locator("#parlant-widget .panel")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
+    textarea = page.locator("#parlant-widget textarea")
+    assert textarea.evaluate("e => getComputedStyle(e).fontSize") == "16px"
+    send(page, "Hello!")
+    expect(page.locator("#parlant-widget .message.agent")).to_have_count(1, timeout=30_000)
+    expect(textarea).to_be_in_viewport()
+    assert_accessible(page)
+    page.locator("#parlant-widget .close").tap()
+    expect(panel).to_be_hidden()
+    expect(page.locator("#parlant-widget .bubble")).to_be_visible()
+    context.close()
+
+
+def test_the_launcher_becomes_a_close_button_and_counts_unread_replies(page, host_site, product,
+                                                                       browser):
+    page.goto(host_site + "/index.html")
+    bubble = page.locator("#parlant-widget .bubble")
+    open_chat(page)
+    expect(bubble).to_have_attribute("aria-label", "Close chat")
+    expect(bubble.locator(".icon-close")).to_be_visible()
+    send(page, "Hello!")
+    expect(page.locator("#parlant-widget .message.agent")).to_have_count(1, timeout=30_000)
+    bubble.click()
+    expect(page.locator("#parlant-widget .panel")).to_be_hidden()
+    expect(bubble).to_have_attribute("aria-label", "Open chat")
+
+    # A reply arriving while the chat is closed shows on the launcher.
+    session_id = page.evaluate(
+        "JSON.parse(Object.entries(localStorage)"
+        ".find(([key]) => key.startsWith('parlant-widget'))[1]).sessionId"
+    )
+    # An operator answers on the agent's behalf, through the API like the dashboard does.
+    product.manage("create_operator", "wanda", "--password", "wanda-pw-2026")
+    operator = browser.new_context().new_page()
+    log_in(operator, product.url, "wanda", "wanda-pw-2026")
+    status = operator.evaluate(
+        """async (sessionId) => {
+            const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+            const response = await fetch(`/sessions/${sessionId}/events`, {
+              method: "POST",
+              headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+              body: JSON.stringify({ kind: "message", message: "Still there?",
+                                     source: "human_agent_on_behalf_of_ai_agent" }),
+            });
+            return response.status;
+        }""",
+        session_id,
+    )
+    assert status == 201
+    operator.context.close()
+    badge = page.locator("#parlant-widget .badge")
+    expect(badge).to_have_text("1", timeout=10_000)
+    expect(bubble).to_have_attribute("aria-label", "Open chat, 1 unread")
+    bubble.click()
+    expect(badge).to_be_hidden()
+    expect(page.locator("#parlant-widget .message.agent .body").last).to_have_text("Still there?")
