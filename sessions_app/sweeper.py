@@ -82,7 +82,14 @@ def turns_sweep() -> SweepReport:
         elif send_now(respond_to_session, turn.session_id, turn.trigger_offset):
             report.resumed_turns += 1
     if report != SweepReport():
-        logger.info("turn sweep", extra={"report": report.__dict__})
+        logger.info(
+            "turn sweep: resent %d hand-overs, resumed %d turns, gave up %d, cancelled %d",
+            report.resent_handovers,
+            report.resumed_turns,
+            report.given_up_turns,
+            report.cancelled_turns,
+            extra={"report": report.__dict__},
+        )
     return report
 
 
