@@ -193,6 +193,14 @@ def apply_decision(
         position = transition.target_id
         if position == JOURNEY_END:
             break
+        entered = state_by_id(journey, position)
+        if entered is not None and entered.is_tool_state:
+            # A tool step is performed by running its tool: the journey waits there this turn,
+            # and moves on once the result is in (after_tools, or a second judgement).
+            rest = list(transitions)[list(transitions).index(transition_id) + 1 :]
+            if rest:
+                move.events.append(f"waits_for_tool:{position}")
+            break
     if path and path[-1] == JOURNEY_INITIAL:
         # Activated but no first step judged: take the start if it is unconditional.
         starts = outgoing(journey, JOURNEY_INITIAL)

@@ -168,3 +168,30 @@ def test_unregistered_functions_are_refused_as_tools():
     agent = sdk.Agent.get_or_create(name="X")
     with pytest.raises(ValueError, match="not registered"):
         agent.create_guideline(condition="c", tools=[not_a_tool])
+
+
+def test_depend_on_any_makes_one_group_per_call_and_the_engine_resolves_by_group():
+    from engine.relationships import resolve
+
+    agent = sdk.Agent.get_or_create(name="AnyOf")
+    refund = agent.create_guideline(condition="the customer wants a refund", action="refund")
+    card, cash = (
+        agent.create_observation(condition=f"the customer paid by {how}")
+        for how in ("card", "cash")
+    )
+    receipt = agent.create_observation(condition="the customer has a receipt")
+    refund.depend_on_any([card, cash])
+    refund.depend_on_any([receipt])
+    groups = {
+        r.target_guideline_id: r.group_id
+        for r in Relationship.objects.filter(kind="dependency_any")
+    }
+    assert groups[card.id] == groups[cash.id] != groups[receipt.id]
+
+    snapshot = agent_snapshot(agent.id)
+    assert resolve(snapshot, [refund.id, cash.id, receipt.id], set()).guideline_ids == [
+        refund.id,
+        cash.id,
+        receipt.id,
+    ]
+    assert refund.id not in resolve(snapshot, [refund.id, cash.id], set()).guideline_ids

@@ -177,3 +177,11 @@ async def test_switching_to_another_journey_and_coming_back_resumes_where_it_sto
     ]
     assert loan_move["events"] == ["resumed:present"]
     assert _ready(sink)["matched_journey_states"] == ["present"]
+
+
+def test_a_judged_walk_waits_at_a_tool_step_until_its_tool_ran() -> None:
+    move = apply_decision(
+        LOAN_JOURNEY, ("ask_amount",), transitions=["amount_given", "offers_ready", "term_chosen"]
+    )
+    assert move.path_after == ("ask_amount", "offers")
+    assert move.events == ["waits_for_tool:offers"]

@@ -1683,3 +1683,32 @@ async def test_every_disambiguation_target_reaches_the_judgement(scripted_openai
     )
     listed = model.decisions[0].conditions
     assert all(t.condition in listed for t in targets)
+
+
+async def test_a_tool_step_runs_on_the_way_even_when_the_model_walks_past_it(
+    scripted_openai, nlp
+) -> None:
+    def decide(prompt: DecisionPrompt) -> dict[str, Any]:
+        second_look = after_the_check(prompt)
+        if second_look is not None:
+            return second_look
+        # An eager model walks straight on to the offer, before any table was checked.
+        return book_tables(prompt, "ask_time", "check", "offer", guests=4, time="19:00")
+
+    serve(scripted_openai, ScenarioModel(decide))
+    seen: list[dict[str, Any]] = []
+    _, outcome = await run_turn(
+        nlp,
+        booking_turn(
+            ("customer", "A table for four, please."),
+            ("agent", "How many guests are coming?"),
+            ("customer", "Four of us, at 7pm."),
+            path=("ask_size",),
+        ),
+        tools=booking_tools([], seen),  # nothing is free
+    )
+    assert seen == [{"guests": 4, "time": "19:00"}]
+    # The result, not the model's first guess, decides the way out of the check.
+    assert outcome.state.journey_paths["booking"] == ("ask_size", "ask_time", "check", "full")
+    first_move = outcome.trace["journeys"]["moves"][0]
+    assert "waits_for_tool:check" in first_move["events"]
