@@ -458,6 +458,9 @@ async def _event_stream(session_id: str, query: dict, idle_seconds: float):
     reconnecting EventSource resumes after the last one it got (Last-Event-ID), exactly like
     `min_offset`. The stream ends after `idle_seconds` without a matching event."""
     query = dict(query)
+    # A comment line first: the server sends the headers with the first bytes, and a client
+    # should know that the stream is open before any event exists.
+    yield ": open\n\n"
     while True:
         events = await _matching_events(session_id, query)
         if not events and idle_seconds > 0:
