@@ -153,14 +153,15 @@ assert.deepEqual((await client.sessions.list({ customerId: customer.id })).map((
 await client.sessions.update(session.id, { title: "node 2", labels: { upsert: ["gold"] } });
 assert.equal((await client.sessions.retrieve(session.id)).title, "node 2");
 const message = await client.sessions.createEvent(session.id, { kind: "message", source: "customer", message: "Hello there!" });
-const seen = await eventsUntil(session.id, (e) => e.kind === "message" && e.source === "ai_agent");
+const seen = await eventsUntil(session.id, (e) => e.kind === "status" && e.data.status === "ready" && e.traceId === message.traceId);
 const reply = seen.find((e) => e.kind === "message" && e.source === "ai_agent");
 assert.equal(reply.traceId, message.traceId);
 assert.equal((await client.sessions.readEvent(session.id, reply.id)).id, reply.id);
 await client.sessions.updateEvent(session.id, reply.id, { metadata: { set: { rating: 5 } } });
 assert.deepEqual((await client.sessions.readEvent(session.id, reply.id)).metadata, { rating: 5 });
 const trigger = await client.sessions.createEvent(session.id, { kind: "message", source: "ai_agent", guidelines: [{ action: "say that the showroom closes at six" }] });
-const spoken = await eventsUntil(session.id, (e) => e.kind === "message" && e.source === "ai_agent", trigger.offset + 1);
+// Until the turn's "ready": then it is over, and a cancellation has nothing to cancel.
+const spoken = await eventsUntil(session.id, (e) => e.kind === "status" && e.data.status === "ready" && e.traceId === trigger.traceId, trigger.offset + 1);
 assert.ok(spoken.some((e) => e.kind === "message" && /six/i.test(e.data.message)));
 assert.equal((await failure(() => client.sessions.createEvent(session.id, { kind: "status", source: "customer", status: "cancelled" }))).statusCode, 409);
 const events = await client.sessions.listEvents(session.id, { waitForData: 0 });
