@@ -588,8 +588,9 @@ class ServiceViewSet(viewsets.GenericViewSet):
 
     def update(self, request, pk=None):
         raise ValidationError(
-            "Tools are Python functions registered with @tool in an installed app's tools.py; "
-            "registering remote services by URL is not supported."
+            "Remote tool services (OpenAPI, MCP, SDK servers by URL) are not supported: tools "
+            "are Python functions registered with @tool in an installed app's tools.py, "
+            "reviewed and deployed with the code (a remote API is wrapped by such a function)."
         )
 
     def destroy(self, request, pk=None):

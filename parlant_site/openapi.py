@@ -23,6 +23,27 @@ ERROR_SCHEMA = {
     },
     "required": ["detail"],
 }
+VALIDATION_ERROR_COMPONENT = "ValidationError"
+VALIDATION_ERROR_SCHEMA = {
+    "type": "object",
+    "description": (
+        "A 422 answer. Unlike Parlant's FastAPI server, whose request-validation errors carry "
+        "`detail` as a list of {loc, msg, type}, `detail` here is always one readable message "
+        "(the first problem, prefixed by its field), as in every other error; the per-field "
+        "messages are in `errors`, keyed by field name (nested for object fields). Errors that "
+        "Parlant raises itself with a message (e.g. \"Missing 'message' field for event\") have "
+        "the same `detail` text here."
+    ),
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {
+            "type": ["object", "array"],
+            "additionalProperties": True,
+            "description": "Field name → list of messages (or nested errors).",
+        },
+    },
+    "required": ["detail"],
+}
 # Statuses every API operation may answer, besides those it declares itself.
 COMMON_ERRORS = {
     "401": "Missing or invalid credentials.",
@@ -56,18 +77,23 @@ def add_function_views(endpoints: list) -> list:
 
 def add_error_responses(result: dict, generator, request, public: bool) -> dict:
     """One error component, referenced by every operation's 4xx answers."""
-    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
-    error_content = {
-        "application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}
-    }
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas[ERROR_COMPONENT] = ERROR_SCHEMA
+    schemas[VALIDATION_ERROR_COMPONENT] = VALIDATION_ERROR_SCHEMA
+
+    def content(component: str) -> dict:
+        return {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}
+
     for path_item in result["paths"].values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})
             for code, description in COMMON_ERRORS.items():
                 responses.setdefault(code, {"description": description})
             for code, response in responses.items():
-                if code[0] in "45":
-                    response["content"] = error_content
+                if code == "422":
+                    response["content"] = content(VALIDATION_ERROR_COMPONENT)
+                elif code[0] in "45":
+                    response["content"] = content(ERROR_COMPONENT)
     return result
 
 

@@ -378,6 +378,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Three resources have a field named "kind"; each choice set gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "EventKindEnum": "sessions_app.models.Event.Kind",
+        "RelationshipKindEnum": "behavior.models.Relationship.Kind",
+        "ToolServiceKindEnum": "behavior.models.ToolService.Kind",
+    },
     "PREPROCESSING_HOOKS": ["parlant_site.openapi.add_function_views"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -11,7 +11,7 @@ worker claims it by that event's offset exactly like a turn answering a customer
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from parlant_site.ids import new_id
@@ -69,12 +69,20 @@ def turn_cancel(*, session_id: str, source: str, metadata: dict | None = None) -
     Raises NothingToCancel when no turn is running or waiting.
     """
     session = Session.objects.select_for_update().get(pk=session_id)
-    running = list(
-        Turn.objects.filter(session_id=session_id, status=Turn.Status.RUNNING).values_list(
-            "trace_id", flat=True
-        )
+    # A turn that said "ready" has answered; only its bookkeeping is left, nothing to cancel.
+    answered = Event.objects.filter(
+        session_id=session_id,
+        kind=Event.Kind.STATUS,
+        source=Event.Source.AI_AGENT,
+        trace_id=OuterRef("trace_id"),
+        offset__gt=OuterRef("trigger_offset"),
+        data__status="ready",
     )
-    Turn.objects.filter(session_id=session_id, status=Turn.Status.RUNNING).update(
+    in_progress = Turn.objects.filter(session_id=session_id, status=Turn.Status.RUNNING).exclude(
+        Exists(answered)
+    )
+    running = list(in_progress.values_list("trace_id", flat=True))
+    Turn.objects.filter(pk__in=list(in_progress.values_list("pk", flat=True))).update(
         status=Turn.Status.CANCELLED, finished_at=timezone.now()
     )
     latest_trigger = (

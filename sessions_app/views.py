@@ -213,6 +213,8 @@ class SessionViewSet(viewsets.GenericViewSet):
     def create(self, request):
         serializer = SessionSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        greeting = SessionCreationQuerySerializer(data=request.query_params.dict())
+        greeting.is_valid(raise_exception=True)
         data = serializer.validated_data
         principal = principal_of(request)
         customer = data.get("customer_id")
@@ -235,8 +237,6 @@ class SessionViewSet(viewsets.GenericViewSet):
             metadata=metadata,
             labels=data.get("labels"),
         )
-        greeting = SessionCreationQuerySerializer(data=request.query_params.dict())
-        greeting.is_valid(raise_exception=True)
         if greeting.validated_data["allow_greeting"]:
             agent_turn_request(session=session, reason="greeting")
         response = Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
@@ -494,6 +494,9 @@ async def _event_stream(session_id: str, query: dict, idle_seconds: float):
     reconnecting EventSource resumes after the last one it got (Last-Event-ID), exactly like
     `min_offset`. The stream ends after `idle_seconds` without a matching event."""
     query = dict(query)
+    # A comment line first: the server sends the headers with the first bytes, and a client
+    # should know that the stream is open before any event exists.
+    yield ": open\n\n"
     while True:
         events = await _matching_events(session_id, query)
         if not events and idle_seconds > 0:
@@ -556,7 +559,7 @@ async def session_events(request: HttpRequest, session_id: str):
     wait = min(query["wait_for_data"], settings.PARLANT_MAX_WAIT_FOR_DATA_SECONDS)
     if query["sse"]:
         last_seen = request.headers.get("Last-Event-ID", "")
-        if last_seen.isdigit():  # an EventSource reconnecting: resume after what it has
+        if last_seen.isdigit() and len(last_seen) < 10:  # a reconnecting EventSource resumes
             query["min_offset"] = max(query["min_offset"], int(last_seen) + 1)
         response = StreamingHttpResponse(
             _event_stream(session_id, query, wait), content_type="text/event-stream"

@@ -296,7 +296,11 @@ def test_sessions_and_events(client):
     )
     assert message.trace_id
     seen = events_until(
-        client, session.id, lambda e: e.source == "ai_agent" and e.kind == "message"
+        client,
+        session.id,
+        lambda e: (
+            e.kind == "status" and e.data["status"] == "ready" and e.trace_id == message.trace_id
+        ),
     )
     reply = next(e for e in seen if e.source == "ai_agent" and e.kind == "message")
     assert reply.trace_id == message.trace_id
@@ -314,7 +318,10 @@ def test_sessions_and_events(client):
     seen = events_until(
         client,
         session.id,
-        lambda e: e.kind == "message" and e.source == "ai_agent",
+        # The turn is over once its "ready" arrives.
+        lambda e: (
+            e.kind == "status" and e.data["status"] == "ready" and e.trace_id == trigger.trace_id
+        ),
         min_offset=trigger.offset + 1,
     )
     assert any("six" in e.data["message"].lower() for e in seen if e.kind == "message")

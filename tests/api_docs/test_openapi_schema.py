@@ -100,8 +100,11 @@ def test_it_describes_requests_responses_errors_and_authentication(schema):
     request_fields = components["schemas"][body.rsplit("/", 1)[1]]["properties"]
     assert {"kind", "source", "message", "status", "guidelines"} <= set(request_fields)
     assert "409" in create_event["responses"]
-    error_ref = create_event["responses"]["422"]["content"]["application/json"]["schema"]
-    assert error_ref == {"$ref": "#/components/schemas/Error"}
+    validation = create_event["responses"]["422"]["content"]["application/json"]["schema"]
+    assert validation == {"$ref": "#/components/schemas/ValidationError"}
+    assert "Parlant" in components["schemas"]["ValidationError"]["description"]
+    not_found = create_event["responses"]["404"]["content"]["application/json"]["schema"]
+    assert not_found == {"$ref": "#/components/schemas/Error"}
 
     list_events = schema["paths"]["/sessions/{session_id}/events"]["get"]
     parameters = {parameter["name"] for parameter in list_events["parameters"]}
@@ -111,6 +114,21 @@ def test_it_describes_requests_responses_errors_and_authentication(schema):
 
     create_session = schema["paths"]["/sessions"]["post"]
     assert "allow_greeting" in {parameter["name"] for parameter in create_session["parameters"]}
+
+
+def test_validation_errors_answer_in_the_documented_shape(api_client):
+    response = api_client.post("/sessions", {"agent_id": 5, "labels": "x"}, format="json")
+    assert response.status_code == 422
+    body = response.json()
+    assert isinstance(body["detail"], str)
+    assert set(body["errors"]) == {"agent_id", "labels"}
+
+
+def test_evaluations_answer_a_json_404_that_names_the_missing_feature(api_client):
+    for response in (api_client.post("/evaluations", {}, format="json"),
+                     api_client.get("/evaluations/some-id")):
+        assert response.status_code == 404
+        assert response.json()["detail"].startswith("Evaluations are not supported")
 
 
 def test_the_interactive_docs_are_served_from_the_project_itself(api_client):
