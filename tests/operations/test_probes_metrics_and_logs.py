@@ -102,3 +102,12 @@ def test_debug_logging_is_the_explicit_switch_for_everything():
     line = _format(record, verbose=True)
     assert line["event"] == "customer said hello there"
     assert line["message_text"] == "hello there"
+
+
+def test_check_deploy_asks_for_json_logs_and_a_shared_metrics_directory():
+    from tests.sessions_app.test_authorization_deploy import manage_check
+
+    result = manage_check(LOG_FORMAT="text", PROMETHEUS_MULTIPROC_DIR="")
+    assert result.returncode != 0
+    assert "parlant.W201" in result.stderr
+    assert "parlant.W202" in result.stderr
