@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 
 import pytest
@@ -105,9 +107,16 @@ def test_debug_logging_is_the_explicit_switch_for_everything():
 
 
 def test_check_deploy_asks_for_json_logs_and_a_shared_metrics_directory():
-    from tests.sessions_app.test_authorization_deploy import manage_check
+    from tests.sessions_app.test_authorization_deploy import PRODUCTION, ROOT
 
-    result = manage_check(LOG_FORMAT="text", PROMETHEUS_MULTIPROC_DIR="")
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("PYTEST", "DJANGO_SETTINGS", "PROMETHEUS"))}
+    environment.update(PRODUCTION, LOG_FORMAT="text")
+    del environment["PROMETHEUS_MULTIPROC_DIR"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+    )
     assert result.returncode != 0
     assert "parlant.W201" in result.stderr
     assert "parlant.W202" in result.stderr
