@@ -141,8 +141,8 @@ def test_an_operator_runs_watches_and_restarts_the_product():
                       "parlant_open_long_polls"):
             assert metric_values(after, gauge), f"{gauge} missing from\n{after}"
 
-        # JSON logs: every worker line is one object; the turn's line carries the three ids
-        # and the customer's words appear nowhere.
+        # JSON logs (Celery's start-up banner aside, which is not a log record): the turn's
+        # line carries the three ids, and the customer's words appear in no log at all.
         finished = []
         for line in stack.log_lines("worker"):
             if line.startswith("{"):
