@@ -24,6 +24,8 @@ from tests.support.deployment import ENTRYPOINT, Deployment, deployment, wait_un
 
 pytestmark = pytest.mark.live_worker
 
+BUSY_SESSIONS = 8
+
 PRODUCTION = {
     "DEBUG": "0",
     "SECRET_KEY": "operations-test-" + "k" * 40,
@@ -218,6 +220,16 @@ def assert_graceful_web_restart(stack: Deployment, app_key: str, monitoring_key:
     polls = [threading.Thread(target=long_poll) for _ in range(2)]
     for thread in polls:
         thread.start()
+    # Under load: customers of other sessions write just before the stop, so their turns run
+    # while the web process drains and is gone (and their replies must not be lost).
+    busy_sessions = [
+        call(stack, "POST", "/sessions", app_key, {"agent_id": "otto-carmen"})[1]["id"]
+        for _ in range(BUSY_SESSIONS)
+    ]
+
+    for busy in busy_sessions:
+        call(stack, "POST", f"/sessions/{busy}/events", app_key,
+             {"kind": "message", "source": "customer", "message": "Are you open today?"})
     stopper = threading.Thread(
         target=lambda: stopping.wait(30) and stop_codes.append(stack.stop("web"))
     )
@@ -246,3 +258,12 @@ def assert_graceful_web_restart(stack: Deployment, app_key: str, monitoring_key:
     )
     assert status == 200, stack.logs()
     assert len(replies) == 1
+
+    # Nothing was lost while the web process was away: each busy session has one reply.
+    def agent_replies(busy: str) -> list:
+        return call(stack, "GET", f"/sessions/{busy}/events?kinds=message&source=ai_agent"
+                    "&wait_for_data=0", app_key)[1]
+
+    wait_until(lambda: all(agent_replies(busy) for busy in busy_sessions),
+               "every busy session's reply", seconds=60)
+    assert [len(agent_replies(busy)) for busy in busy_sessions] == [1] * BUSY_SESSIONS
