@@ -185,7 +185,13 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "parlant")},
+            "CONFIG": {
+                # A receive blocks in Redis for up to 5 s (channels_redis' BZPOPMIN timeout);
+                # redis-py's default read timeout is also 5 s, so a waiting long-poll could
+                # fail just as Redis answered "nothing yet". Reads get a wider margin.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
+                "prefix": env_str("CHANNELS_PREFIX", "parlant"),
+            },
         }
     }
 else:
