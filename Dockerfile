@@ -25,6 +25,7 @@ USER parlant
 EXPOSE 8800
 # Daphne drains and Celery warm-shuts-down on SIGTERM; give them time before SIGKILL.
 STOPSIGNAL SIGTERM
-HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request, os; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8800\")}/healthz', timeout=2)" || exit 1
+# Liveness from inside the container, with a Host that ALLOWED_HOSTS accepts.
+HEALTHCHECK --interval=10s --timeout=3s CMD python deploy/probe.py /healthz
 ENTRYPOINT ["deploy/entrypoint.sh"]
 CMD ["web"]

@@ -67,10 +67,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+# Servers and frameworks whose log arguments are paths, addresses, task names and ids: a
+# request path or a task's arguments carry ids only (tasks pass ids, never text).
+_LOGGERS_WITH_SAFE_ARGUMENTS = ("django.", "daphne.", "celery.", "kombu.", "health_check")
+
+
 def _message_without_arguments(record: logging.LogRecord) -> str:
-    # Log calls put values in the arguments ("... %s", value); the template is ours and safe.
-    # Django's own loggers put the request path in them, which carries ids and no text.
-    if record.args and record.name.startswith(("django.request", "django.server")):
+    # Log calls put values in the arguments ("... %s", value), which is where a caller's data
+    # goes; the template itself is code and safe.
+    if record.args and record.name.startswith(_LOGGERS_WITH_SAFE_ARGUMENTS):
         return record.getMessage()
     return str(record.msg)
 

@@ -21,7 +21,7 @@ from rest_framework.exceptions import APIException, PermissionDenied, Validation
 from rest_framework.response import Response
 
 from behavior.models import Agent, Tag
-from operations.connections import long_poll_open, wait_unless_draining
+from operations.connections import is_draining, long_poll_open, wait_unless_draining
 from parlant_site.api import UnprocessableEntity
 from parlant_site.ids import new_id
 from parlant_site.input_guard import INTEGER_COLUMN_MAX
@@ -484,7 +484,7 @@ async def _poll_for_events(session_id: str, query: dict, deadline: float) -> lis
     while True:
         events = await _matching_events(session_id, query)
         remaining = deadline - time.monotonic()
-        if events or remaining <= 0:
+        if events or remaining <= 0 or is_draining():
             return events
         await asyncio.sleep(min(LAYERLESS_POLL_SECONDS, remaining))
 

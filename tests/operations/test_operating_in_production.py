@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -18,9 +20,11 @@ import uuid
 import pytest
 import websockets
 
-from tests.support.deployment import Deployment, deployment, wait_until
+from tests.support.deployment import ENTRYPOINT, Deployment, deployment, wait_until
 
 pytestmark = pytest.mark.live_worker
+
+BUSY_SESSIONS = 8
 
 PRODUCTION = {
     "DEBUG": "0",
@@ -44,6 +48,14 @@ def call(stack: Deployment, method: str, path: str, key: str, body=None, timeout
         return error.code, json.loads(error.read() or b"null")
 
 
+def probe(stack: Deployment, path: str) -> int:
+    """deploy/probe.py, the image's HEALTHCHECK, run as the container would."""
+    return subprocess.run(
+        [sys.executable, str(ENTRYPOINT.parent / "probe.py"), path],
+        env=stack.environment, timeout=30,
+    ).returncode
+
+
 def readiness(stack: Deployment) -> tuple[int, dict]:
     status, body = stack.get("/readyz")
     return status, json.loads(body) if body else {}
@@ -65,7 +77,7 @@ def scrape(stack: Deployment, key: str) -> str:
     return body.decode()
 
 
-def converse(stack: Deployment, key: str, text: str) -> tuple[dict, dict]:
+def converse(stack: Deployment, key: str, text: str) -> tuple[str, dict, dict]:
     status, session = call(stack, "POST", "/sessions", key, {"agent_id": "otto-carmen"})
     assert status == 201, session
     status, event = call(
@@ -81,7 +93,7 @@ def converse(stack: Deployment, key: str, text: str) -> tuple[dict, dict]:
     )
     assert status == 200, (status, replies, stack.logs())
     assert replies
-    return event, replies[0]
+    return session["id"], event, replies[0]
 
 
 def test_an_operator_runs_watches_and_restarts_the_product():
@@ -102,12 +114,16 @@ def test_an_operator_runs_watches_and_restarts_the_product():
             "checks": {"database": "ok", "channel_layer": "ok", "broker": "ok", "worker": "ok"},
         }
 
+        # The image's HEALTHCHECK probe says the same.
+        assert probe(stack, "/healthz") == 0
+        assert probe(stack, "/readyz") == 0
+
         # Metrics: behind the policy, and they move with a conversation.
         assert stack.get("/metrics")[0] == 401
         assert stack.get("/metrics", {"Authorization": f"Bearer {app_key}"})[0] == 403
         before = scrape(stack, monitoring_key)
         secret_words = f"my locker code is {uuid.uuid4().hex}"
-        asked, reply = converse(stack, app_key, f"Hello! {secret_words}")
+        session_id, asked, reply = converse(stack, app_key, f"Hello! {secret_words}")
         completed = '{outcome="completed"}'
 
         def turns_completed(text: str) -> float:
@@ -127,8 +143,8 @@ def test_an_operator_runs_watches_and_restarts_the_product():
                       "parlant_open_long_polls"):
             assert metric_values(after, gauge), f"{gauge} missing from\n{after}"
 
-        # JSON logs: every worker line is one object; the turn's line carries the three ids
-        # and the customer's words appear nowhere.
+        # JSON logs (Celery's start-up banner aside, which is not a log record): the turn's
+        # line carries the three ids, and the customer's words appear in no log at all.
         finished = []
         for line in stack.log_lines("worker"):
             if line.startswith("{"):
@@ -137,7 +153,7 @@ def test_an_operator_runs_watches_and_restarts_the_product():
                     finished.append(record)
         mine = [record for record in finished if record.get("trace_id") == reply["trace_id"]]
         assert mine, stack.logs()
-        assert mine[0]["session_id"] == reply["session_id"] if "session_id" in reply else True
+        assert mine[0]["session_id"] == session_id
         assert mine[0]["correlation_id"] == asked["correlation_id"]
         assert mine[0]["outcome"] == "completed"
         everything = "\n".join(stack.log_lines("web") + stack.log_lines("worker"))
@@ -150,6 +166,7 @@ def test_an_operator_runs_watches_and_restarts_the_product():
         assert body["checks"]["database"] == "ok"
         assert body["checks"]["channel_layer"] == "unavailable"
         assert body["checks"]["broker"] == "unavailable"
+        assert probe(stack, "/readyz") == 1
         stack.redis.start()
         wait_until(lambda: readiness(stack)[0] == 200, "ready again", seconds=90)
 
@@ -203,6 +220,16 @@ def assert_graceful_web_restart(stack: Deployment, app_key: str, monitoring_key:
     polls = [threading.Thread(target=long_poll) for _ in range(2)]
     for thread in polls:
         thread.start()
+    # Under load: customers of other sessions write just before the stop, so their turns run
+    # while the web process drains and is gone (and their replies must not be lost).
+    busy_sessions = [
+        call(stack, "POST", "/sessions", app_key, {"agent_id": "otto-carmen"})[1]["id"]
+        for _ in range(BUSY_SESSIONS)
+    ]
+
+    for busy in busy_sessions:
+        call(stack, "POST", f"/sessions/{busy}/events", app_key,
+             {"kind": "message", "source": "customer", "message": "Are you open today?"})
     stopper = threading.Thread(
         target=lambda: stopping.wait(30) and stop_codes.append(stack.stop("web"))
     )
@@ -231,3 +258,12 @@ def assert_graceful_web_restart(stack: Deployment, app_key: str, monitoring_key:
     )
     assert status == 200, stack.logs()
     assert len(replies) == 1
+
+    # Nothing was lost while the web process was away: each busy session has one reply.
+    def agent_replies(busy: str) -> list:
+        return call(stack, "GET", f"/sessions/{busy}/events?kinds=message&source=ai_agent"
+                    "&wait_for_data=0", app_key)[1]
+
+    wait_until(lambda: all(agent_replies(busy) for busy in busy_sessions),
+               "every busy session's reply", seconds=60)
+    assert [len(agent_replies(busy)) for busy in busy_sessions] == [1] * BUSY_SESSIONS

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 
 import pytest
@@ -26,18 +28,23 @@ def strict(settings):
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("strict")
-def test_the_probes_are_open_and_say_only_what_they_checked(client):
+def test_the_probes_are_open_and_say_only_what_they_checked(client, settings):
     alive = client.get("/healthz")
     assert alive.status_code == 200
     assert alive.json() == {"status": "alive"}
     ready = client.get("/readyz")
-    # The embedded mode: the broker and the worker are this process.
-    assert ready.status_code == 200
-    assert ready.json() == {
-        "status": "ready",
-        "checks": {"database": "ok", "channel_layer": "ok", "broker": "ok", "worker": "ok"},
-    }
     assert "no-cache" in ready["Cache-Control"]
+    checks = ready.json()["checks"]
+    assert checks.keys() == {"database", "channel_layer", "broker", "worker"}
+    assert checks["database"] == checks["channel_layer"] == checks["broker"] == "ok"
+    if settings.PARLANT_INPROCESS_WORKER:  # embedded: the worker is this very process
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "ready"
+    else:
+        # With REDIS_URL no worker serves this test process's queue (live stacks use their
+        # own): not ready, and the answer says why.
+        assert ready.status_code == 503
+        assert checks["worker"] == "unavailable"
 
 
 @pytest.mark.django_db
@@ -102,3 +109,19 @@ def test_debug_logging_is_the_explicit_switch_for_everything():
     line = _format(record, verbose=True)
     assert line["event"] == "customer said hello there"
     assert line["message_text"] == "hello there"
+
+
+def test_check_deploy_asks_for_json_logs_and_a_shared_metrics_directory():
+    from tests.sessions_app.test_authorization_deploy import PRODUCTION, ROOT
+
+    environment = {key: value for key, value in os.environ.items()
+                   if not key.startswith(("PYTEST", "DJANGO_SETTINGS", "PROMETHEUS"))}
+    environment.update(PRODUCTION, LOG_FORMAT="text")
+    del environment["PROMETHEUS_MULTIPROC_DIR"]
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "parlant.W201" in result.stderr
+    assert "parlant.W202" in result.stderr

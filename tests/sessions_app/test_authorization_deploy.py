@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,6 +21,8 @@ PRODUCTION = {
     "SECURE_HSTS_PRELOAD": "1",
     "PARLANT_WIDGET_ORIGINS": "https://shop.example.com",
     "PARLANT_JWT_SECRET": "a-long-shared-secret-for-hs256-tokens-0123456789",
+    "LOG_FORMAT": "json",
+    "PROMETHEUS_MULTIPROC_DIR": str(Path(tempfile.gettempdir()) / "parlant-check-deploy-metrics"),
 }
 
 
