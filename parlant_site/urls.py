@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from behavior import views as behavior_views
 from behavior.views import AgentViewSet
+from quality import views as quality_views
 from sessions_app import chat, dashboard, widget
 from sessions_app.views import (
     CustomerTokenView,
@@ -31,6 +32,8 @@ router.register(
 )
 router.register("capabilities", behavior_views.CapabilityViewSet, basename="capability")
 router.register("services", behavior_views.ServiceViewSet, basename="service")
+router.register("quality/test-runs", quality_views.TestRunViewSet, basename="test-run")
+router.register("quality/suite-runs", quality_views.SuiteRunViewSet, basename="suite-run")
 
 urlpatterns = [
     path("", chat.chat_page, name="chat"),
