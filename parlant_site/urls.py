@@ -6,6 +6,7 @@ from behavior import views as behavior_views
 from behavior.evaluations import EvaluationDetailView, EvaluationListView
 from behavior.views import AgentViewSet
 from parlant_site.docs import RedocDocsView, SchemaView, SwaggerDocsView
+from quality import views as quality_views
 from sessions_app import chat, dashboard, widget
 from sessions_app.views import (
     CustomerTokenView,
@@ -33,6 +34,8 @@ router.register(
 )
 router.register("capabilities", behavior_views.CapabilityViewSet, basename="capability")
 router.register("services", behavior_views.ServiceViewSet, basename="service")
+router.register("quality/test-runs", quality_views.TestRunViewSet, basename="test-run")
+router.register("quality/suite-runs", quality_views.SuiteRunViewSet, basename="suite-run")
 
 # The admin is where editors author agents: name the product, not "Django administration".
 admin.site.site_header = "Parlant · Agent behaviour"

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from behavior.snapshot import agent_snapshot
 from quality.models import GuidelineMatch, JourneyProgress, TurnFacts
+from quality.services import latency_bucket
 from sessions_app.models import Customer, Event, Session, Turn
 
 BATCH = 2000
@@ -135,6 +136,8 @@ def conversations_generate(
                 agent_id=agent_id,
                 session=session,
                 created_at=at,
+                day=timezone.localdate(at),
+                is_first_turn=turn_number == 0,
                 trigger_offset=offset,
                 is_unhandled=is_unmatched and journey is None,
                 is_handoff=is_handoff and turn_number == turns_per_session - 1,
@@ -143,10 +146,13 @@ def conversations_generate(
                 completion_tokens=completion_tokens,
                 model="gpt-4o-mini",
                 latency_ms=latency_ms,
+                latency_bucket=latency_bucket(latency_ms),
             )
             pending[TurnFacts].append(facts)
             pending[GuidelineMatch] += [
-                GuidelineMatch(turn=facts, agent_id=agent_id, guideline_id=g.id, created_at=at)
+                GuidelineMatch(
+                    turn=facts, agent_id=agent_id, guideline_id=g.id, created_at=at, day=facts.day
+                )
                 for g in matched
             ]
         if journey is not None:

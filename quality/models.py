@@ -115,6 +115,11 @@ class TurnFacts(models.Model):
     agent = models.ForeignKey("behavior.Agent", models.CASCADE, related_name="turn_facts")
     session = models.ForeignKey("sessions_app.Session", models.CASCADE, related_name="turn_facts")
     created_at = models.DateTimeField(default=timezone.now)
+    # The day in the site's time zone, stored so grouping by day needs no date function per row.
+    day = models.DateField()
+    is_first_turn = models.BooleanField(
+        default=False, help_text="The session's first answered message: counts a conversation."
+    )
     trigger_offset = models.IntegerField()
     is_unhandled = models.BooleanField(
         default=False, help_text="No guideline and no journey applied to the customer's message."
@@ -125,10 +130,37 @@ class TurnFacts(models.Model):
     completion_tokens = models.PositiveIntegerField(default=0)
     model = models.CharField(max_length=100, blank=True)
     latency_ms = models.FloatField(null=True, blank=True)
+    # log(latency) in steps of 5%: percentiles come from counts per bucket (one GROUP BY)
+    # instead of sorting every turn; p50/p95 are then exact to within 5%.
+    latency_bucket = models.IntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "turn facts"
-        indexes = [models.Index(fields=["agent", "created_at"], name="quality_facts_agent_time")]
+        # Each figure of the insights page reads one of these ranges, most from the index alone
+        # (SQLite and PostgreSQL both do index-only scans), so 100,000 turns stay cheap.
+        indexes = [
+            models.Index(
+                fields=[
+                    "agent",
+                    "day",
+                    "model",
+                    "is_first_turn",
+                    "is_unhandled",
+                    "llm_calls",
+                    "prompt_tokens",
+                    "completion_tokens",
+                ],
+                name="quality_facts_usage",
+            ),
+            models.Index(fields=["agent", "is_first_turn", "day"], name="quality_facts_first"),
+            models.Index(fields=["agent", "day", "latency_bucket"], name="quality_facts_latency"),
+            models.Index(
+                fields=["agent", "is_unhandled", "created_at"], name="quality_facts_unhandled"
+            ),
+            models.Index(
+                fields=["agent", "is_handoff", "day", "session"], name="quality_facts_handoff"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Facts of turn {self.turn_id}"
@@ -141,10 +173,12 @@ class GuidelineMatch(models.Model):
     agent = models.ForeignKey("behavior.Agent", models.CASCADE, related_name="+")
     guideline_id = models.CharField(max_length=32)
     created_at = models.DateTimeField(default=timezone.now)
+    day = models.DateField()
 
     class Meta:
         indexes = [
-            models.Index(fields=["agent", "created_at"], name="quality_match_agent_time"),
+            # Covers the per-guideline count over a period: read from the index alone.
+            models.Index(fields=["agent", "day", "guideline_id"], name="quality_match_agent_day"),
         ]
 
     def __str__(self) -> str:
@@ -169,6 +203,8 @@ class JourneyProgress(models.Model):
             )
         ]
         indexes = [models.Index(fields=["agent", "started_at"], name="quality_progress_agent")]
+
+    # (JourneyProgress has one row per session and journey: far fewer rows than turns.)
 
     def __str__(self) -> str:
         return f"{self.journey_id} in {self.session_id}"

@@ -643,14 +643,14 @@ def chat_turn(
     """One reply of the agent's live behaviour in a conversation held by the caller (the admin
     page), without a session: returns the reply, its explanation, the trace, the conversation
     items the turn added and the agent state to send back with the next message."""
-    from quality.suite import _Checker, _conversation
+    from quality.suite import SuiteError, parse_conversation
     from sessions_app.engine_adapter import engine as product_engine
     from sessions_app.engine_adapter import from_agent_state, to_agent_state
 
-    check = _Checker("chat")
-    items = _conversation(check, list(conversation), "conversation")
-    if check.problems:
-        raise ValueError("; ".join(check.problems))
+    try:
+        items = parse_conversation(conversation, source="chat")
+    except SuiteError as error:
+        raise ValueError("; ".join(error.problems)) from None
     snapshot = behavior_snapshot(agent_id=agent_id)
     test = BehaviorTest(name="chat", message=message, conversation=items)
     turn_input = replace(

@@ -5,13 +5,13 @@ GuidelineMatch, JourneyProgress); nothing loops over turns in Python. The page r
 number of queries whatever the number of turns (tests/quality counts them).
 """
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from quality.models import GuidelineMatch, JourneyProgress, ModelPrice, TurnFacts
@@ -42,44 +42,72 @@ def default_period(days: int = 30) -> Period:
     return Period(start=today - timedelta(days=days - 1), end=today)
 
 
-def _percentile(queryset: Any, count: int, fraction: float) -> float | None:
-    """The nearest-rank percentile, read at one offset of an ordered query (portable SQL)."""
-    if not count:
-        return None
-    index = max(0, min(count - 1, int(round(fraction * count + 0.5)) - 1))
-    return queryset.order_by("latency_ms").values_list("latency_ms", flat=True)[index]
+def _percentiles(bucket_counts: list[tuple[int, int]], fractions: tuple[float, ...]) -> list:
+    """Nearest-rank percentiles from (bucket, count) rows in bucket order: each answer is the
+    upper bound of the bucket holding that rank."""
+    from quality.services import bucket_upper_ms
+
+    total = sum(count for _, count in bucket_counts)
+    answers = []
+    for fraction in fractions:
+        if not total:
+            answers.append(None)
+            continue
+        rank, seen = max(1, math.ceil(fraction * total)), 0
+        for bucket, count in bucket_counts:
+            seen += count
+            if seen >= rank:
+                answers.append(bucket_upper_ms(bucket))
+                break
+    return answers
 
 
 def agent_insights(agent_id: str, period: Period) -> dict[str, Any]:
     from behavior.snapshot import agent_snapshot
     from sessions_app.models import Event, Session
 
-    start, end = period.bounds
-    sessions = Session.objects.filter(agent_id=agent_id, created_at__gte=start, created_at__lt=end)
-    facts = TurnFacts.objects.filter(agent_id=agent_id, created_at__gte=start, created_at__lt=end)
+    facts = TurnFacts.objects.filter(agent_id=agent_id, day__range=(period.start, period.end))
 
-    per_day_rows = (
-        sessions.annotate(day=TruncDate("created_at"))
+    per_day = dict(
+        facts.filter(is_first_turn=True)
         .values("day")
-        .annotate(total=Count("id"))
-        .order_by("day")
+        .annotate(total=Count("day"))
+        .values_list("day", "total")
     )
-    per_day = {row["day"]: row["total"] for row in per_day_rows}
+    # One scan for the per-model sums; every turn has one model, so the conversation and
+    # unhandled counts add up across the groups exactly.
+    usage_rows = list(
+        facts.values("model").annotate(
+            turns=Count("day"),
+            calls=Sum("llm_calls"),
+            prompt=Sum("prompt_tokens"),
+            completion=Sum("completion_tokens"),
+            conversations=Count("day", filter=Q(is_first_turn=True)),
+            unhandled=Count("day", filter=Q(is_unhandled=True)),
+        )
+    )
+    asked_for_human = set(
+        facts.filter(is_handoff=True).values_list("session_id", flat=True).distinct()
+    )
+    # Sessions an operator took over without the agent asking are still in manual mode.
+    start, end = period.bounds
+    taken_over = set(
+        Session.objects.filter(
+            agent_id=agent_id, mode=Session.Mode.MANUAL, created_at__gte=start, created_at__lt=end
+        ).values_list("id", flat=True)
+    )
+    handed_off = len(asked_for_human | taken_over)
+    totals = {
+        "conversations": sum(row["conversations"] for row in usage_rows),
+        "unhandled": sum(row["unhandled"] for row in usage_rows),
+    }
 
-    human_events = Event.objects.filter(
-        session_id=OuterRef("pk"),
-        source__in=[Event.Source.HUMAN_AGENT, Event.Source.HUMAN_AGENT_ON_BEHALF_OF_AI_AGENT],
+    start, end = period.bounds
+    # By time, not day: the (agent, is_unhandled, created_at) index yields the newest at once.
+    unhandled = TurnFacts.objects.filter(
+        agent_id=agent_id, is_unhandled=True, created_at__gte=start, created_at__lt=end
     )
-    handoff_turns = TurnFacts.objects.filter(session_id=OuterRef("pk"), is_handoff=True)
-    outcome = sessions.annotate(
-        is_handed_off=Exists(handoff_turns) | Exists(human_events) | Q(mode=Session.Mode.MANUAL)
-    ).aggregate(
-        total=Count("id"),
-        handed_off=Count("id", filter=Q(is_handed_off=True)),
-    )
-
-    unhandled = facts.filter(is_unhandled=True)
-    unhandled_count = unhandled.count()
+    unhandled_count = totals["unhandled"]
     unhandled_rows = list(
         unhandled.order_by("-created_at").values("session_id", "trigger_offset", "created_at")[
             :UNHANDLED_LISTED
@@ -105,9 +133,9 @@ def agent_insights(agent_id: str, period: Period) -> dict[str, Any]:
         for g in snapshot.guidelines
     }
     match_counts = dict(
-        GuidelineMatch.objects.filter(agent_id=agent_id, created_at__gte=start, created_at__lt=end)
+        GuidelineMatch.objects.filter(agent_id=agent_id, day__range=(period.start, period.end))
         .values("guideline_id")
-        .annotate(total=Count("id"))
+        .annotate(total=Count("guideline_id"))
         .values_list("guideline_id", "total")
     )
     most_matched = sorted(
@@ -160,14 +188,6 @@ def agent_insights(agent_id: str, period: Period) -> dict[str, Any]:
         for row in journey_rows
     ]
 
-    usage_rows = list(
-        facts.values("model").annotate(
-            turns=Count("turn_id"),
-            calls=Sum("llm_calls"),
-            prompt=Sum("prompt_tokens"),
-            completion=Sum("completion_tokens"),
-        )
-    )
     models_used = [row["model"] for row in usage_rows]
     prices = {row.model: row for row in ModelPrice.objects.filter(model__in=models_used)}
     cost = Decimal(0)
@@ -178,20 +198,26 @@ def agent_insights(agent_id: str, period: Period) -> dict[str, Any]:
                 Decimal(row["prompt"] or 0) * price.prompt_per_1k
                 + Decimal(row["completion"] or 0) * price.completion_per_1k
             ) / 1000
-    conversations_with_turns = facts.aggregate(total=Count("session_id", distinct=True))["total"]
     calls = sum(row["calls"] or 0 for row in usage_rows)
     prompt = sum(row["prompt"] or 0 for row in usage_rows)
     completion = sum(row["completion"] or 0 for row in usage_rows)
-    per_conversation = max(conversations_with_turns, 1)
+    conversations = totals["conversations"]
+    per_conversation = max(conversations, 1)
 
-    timed = facts.filter(latency_ms__isnull=False)
-    timed_count = timed.count()
+    buckets = list(
+        facts.filter(latency_bucket__isnull=False)
+        .values("latency_bucket")
+        .annotate(total=Count("latency_bucket"))
+        .order_by("latency_bucket")
+        .values_list("latency_bucket", "total")
+    )
+    p50, p95 = _percentiles(buckets, (0.50, 0.95))
     return {
         "period": period,
         "per_day": [(day, per_day.get(day, 0)) for day in period.days()],
-        "conversations": outcome["total"],
-        "handed_off": outcome["handed_off"],
-        "resolved": outcome["total"] - outcome["handed_off"],
+        "conversations": conversations,
+        "handed_off": handed_off,
+        "resolved": conversations - handed_off,
         "unhandled_count": unhandled_count,
         "unhandled": unhandled_list,
         "most_matched": [
@@ -202,7 +228,7 @@ def agent_insights(agent_id: str, period: Period) -> dict[str, Any]:
         "journeys": journey_stats,
         "llm": {
             "turns": sum(row["turns"] for row in usage_rows),
-            "conversations": conversations_with_turns,
+            "conversations": conversations,
             "calls_per_conversation": calls / per_conversation,
             "tokens_per_conversation": (prompt + completion) / per_conversation,
             "prompt_tokens": prompt,
@@ -212,9 +238,5 @@ def agent_insights(agent_id: str, period: Period) -> dict[str, Any]:
             "models": usage_rows,
             "unpriced": sorted(r["model"] for r in usage_rows if r["model"] not in prices),
         },
-        "latency": {
-            "p50": _percentile(timed, timed_count, 0.50),
-            "p95": _percentile(timed, timed_count, 0.95),
-            "count": timed_count,
-        },
+        "latency": {"p50": p50, "p95": p95, "count": sum(total for _, total in buckets)},
     }

@@ -1,6 +1,7 @@
 """Writes of the quality app: tests saved from turns, test runs, and per-turn facts."""
 
 import logging
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -229,6 +230,19 @@ def behavior_test_run_execute(*, run_id: str) -> None:
 
 # --- Facts of finished turns -------------------------------------------------------------------
 
+LATENCY_BUCKET_RATIO = 1.05
+
+
+def latency_bucket(latency_ms: float | None) -> int | None:
+    """The 5%-wide logarithmic bucket of a latency (see TurnFacts.latency_bucket)."""
+    if latency_ms is None:
+        return None
+    return math.floor(math.log(max(latency_ms, 1.0)) / math.log(LATENCY_BUCKET_RATIO))
+
+
+def bucket_upper_ms(bucket: int) -> float:
+    return LATENCY_BUCKET_RATIO ** (bucket + 1)
+
 
 @transaction.atomic
 def turn_facts_record(*, turn_id: str, trace: Mapping[str, Any]) -> TurnFacts | None:
@@ -250,11 +264,14 @@ def turn_facts_record(*, turn_id: str, trace: Mapping[str, Any]) -> TurnFacts | 
     calls = trace.get("llm_calls", [])
     matched = [match["id"] for match in trace.get("matched", [])]
     journeys = trace.get("journeys", {})
+    latency_ms = (now - asked_at).total_seconds() * 1000 if asked_at else None
     facts = TurnFacts.objects.create(
         turn_id=turn_id,
         agent_id=turn.session.agent_id,
         session_id=turn.session_id,
         created_at=now,
+        day=timezone.localdate(now),
+        is_first_turn=not TurnFacts.objects.filter(session_id=turn.session_id).exists(),
         trigger_offset=turn.trigger_offset,
         is_unhandled=not matched and _active_journey(journeys.get("after", {})) is None,
         is_handoff=trace.get("session_mode") == "manual",
@@ -262,11 +279,16 @@ def turn_facts_record(*, turn_id: str, trace: Mapping[str, Any]) -> TurnFacts | 
         prompt_tokens=sum(call.get("prompt_tokens", 0) for call in calls),
         completion_tokens=sum(call.get("completion_tokens", 0) for call in calls),
         model=next((call.get("model", "") for call in calls), "")[:100],
-        latency_ms=(now - asked_at).total_seconds() * 1000 if asked_at else None,
+        latency_ms=latency_ms,
+        latency_bucket=latency_bucket(latency_ms),
     )
     GuidelineMatch.objects.bulk_create(
         GuidelineMatch(
-            turn=facts, agent_id=facts.agent_id, guideline_id=guideline_id, created_at=now
+            turn=facts,
+            agent_id=facts.agent_id,
+            guideline_id=guideline_id,
+            created_at=now,
+            day=facts.day,
         )
         for guideline_id in dict.fromkeys(matched)
     )

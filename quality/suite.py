@@ -360,3 +360,12 @@ def validate_test_definition(definition: Any, *, source: str) -> BehaviorTest:
     if check.problems or test is None:
         raise SuiteError(check.problems or [f"{source}: test: expected a mapping"])
     return test
+
+
+def parse_conversation(value: Any, *, source: str) -> tuple[ConversationItem, ...]:
+    """A conversation in the file format (the admin's test chat sends one); SuiteError if bad."""
+    check = _Checker(source)
+    items = _conversation(check, value, "conversation")
+    if check.problems:
+        raise SuiteError(check.problems)
+    return items

@@ -216,6 +216,10 @@ def test_the_test_chat_refuses_bad_input_with_a_json_error(demo, admin_client):
     )
     assert odd.status_code == 400
     assert "conversation[0]" in odd.json()["detail"]
+    not_a_list = admin_client.post(
+        reply_url, json.dumps({"message": "hi", "conversation": 5}), content_type="application/json"
+    )
+    assert not_a_list.status_code == 400
 
 
 def test_insights_of_real_turns(

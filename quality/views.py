@@ -1,0 +1,93 @@
+"""The behaviour-test API: the same runner as the admin and `manage.py test_behavior`.
+
+POST /quality/test-runs          {"agent_id", "revision_id"?}  run the agent's stored tests
+GET  /quality/test-runs/{id}     progress, then results
+POST /quality/suite-runs         a suite document (the file format, as JSON): run it now
+"""
+
+from typing import Any
+
+from rest_framework import exceptions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from behavior.models import Agent
+from quality import services
+from quality.models import TestRun
+from quality.runner import run_suite
+from quality.suite import SuiteError, parse_suite
+from sessions_app.permissions import Operation
+
+# A suite posted to the API runs inside the request; larger ones belong in stored tests, which
+# run on a worker.
+MAX_TESTS_PER_REQUEST = 50
+
+
+def test_run_payload(run: TestRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "agent_id": run.agent_id,
+        "status": run.status,
+        "revision_id": run.revision_id,
+        "is_older_version": run.is_older_version,
+        "snapshot_version": run.snapshot_version,
+        "total": run.total,
+        "completed": run.completed,
+        "passed": run.passed,
+        "failed": run.failed,
+        "errors": run.errors,
+        "error": run.error,
+        "results": run.results,
+        "creation_utc": run.created_at,
+        "finished_utc": run.finished_at,
+    }
+
+
+class TestRunViewSet(viewsets.ViewSet):
+    __test__ = False  # not a pytest test class, despite the name
+    operations = {
+        "create": Operation.CREATE_EVALUATION,
+        "retrieve": Operation.READ_EVALUATION,
+    }
+
+    def create(self, request: Request) -> Response:
+        agent_id = request.data.get("agent_id") if isinstance(request.data, dict) else None
+        if not isinstance(agent_id, str) or not agent_id:
+            raise exceptions.ValidationError({"agent_id": ["This field is required."]})
+        revision_id = request.data.get("revision_id")
+        if revision_id is not None and (not isinstance(revision_id, int) or revision_id < 1):
+            raise exceptions.ValidationError({"revision_id": ["Expected a positive integer."]})
+        if not Agent.objects.filter(pk=agent_id).exists():
+            raise exceptions.NotFound(f"Agent {agent_id} does not exist.")
+        run = services.behavior_test_run_start(
+            agent_id=agent_id, user=request.user, at_revision=revision_id
+        )
+        return Response(test_run_payload(run), status=status.HTTP_202_ACCEPTED)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        run = TestRun.objects.filter(pk=pk).first()
+        if run is None:
+            raise exceptions.NotFound(f"Test run {pk} does not exist.")
+        return Response(test_run_payload(run))
+
+
+class SuiteRunViewSet(viewsets.ViewSet):
+    operations = {"create": Operation.CREATE_EVALUATION}
+
+    def create(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError(["Expected a suite document (a JSON object)."])
+        if "behavior_file" in request.data:
+            raise exceptions.ValidationError({"behavior_file": ["Send the behaviour inline."]})
+        try:
+            suite = parse_suite(dict(request.data), source="request")
+        except SuiteError as error:
+            raise exceptions.ValidationError({"suite": error.problems}) from None
+        if len(suite.tests) > MAX_TESTS_PER_REQUEST:
+            raise exceptions.ValidationError(
+                {"tests": [f"At most {MAX_TESTS_PER_REQUEST} tests per request."]}
+            )
+        result = run_suite(suite, keyword=request.query_params.get("k"))
+        if result.error:
+            raise exceptions.ValidationError({"suite": [result.error]})
+        return Response(result.as_dict())
