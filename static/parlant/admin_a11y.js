@@ -19,6 +19,17 @@
         if (text) field.setAttribute("aria-label", text);
       });
     });
+    // Select2's chosen-items <ul> also holds its search box: a layout, not a list, to readers.
+    root.querySelectorAll("ul.select2-selection__rendered:not([role])").forEach((list) => {
+      list.setAttribute("role", "none");
+    });
+    root.querySelectorAll("ul.select2-selection__rendered > li:not([role])").forEach((item) => {
+      item.setAttribute("role", "none");
+    });
+    root.querySelectorAll(".select2-search__field:not([aria-label])").forEach((field) => {
+      const box = field.closest(".select2-selection[aria-label]");
+      if (box) field.setAttribute("aria-label", box.getAttribute("aria-label"));
+    });
     root.querySelectorAll(".select2-selection[role=combobox]:not([aria-label])").forEach((box) => {
       const container = box.closest(".select2");
       const select = container && container.previousElementSibling;
@@ -27,8 +38,9 @@
         : (select && select.getAttribute("aria-label")) || "";
       if (!text) return;
       box.setAttribute("aria-label", text);
-      const shown = box.querySelector("[role=textbox]");
-      if (shown) shown.setAttribute("aria-label", text);
+      box.querySelectorAll("[role=textbox], .select2-search__field").forEach((part) => {
+        part.setAttribute("aria-label", text);
+      });
     });
   }
   function start() {
