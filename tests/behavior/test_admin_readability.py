@@ -160,9 +160,10 @@ def test_a_restore_ends_on_the_page_with_a_banner_saying_so(admin_client):
         guideline.save()
     old = min(Version.objects.get_for_object(guideline), key=lambda version: version.pk)
     restored = admin_client.post(
-        reverse("admin:behavior_guideline_restore", args=[guideline.id, old.pk]), follow=True
+        reverse("admin:behavior_guideline_restore", args=[guideline.id, old.pk])
     )
-    assert restored.status_code == 200
-    assert "Restored the version of" in restored.content.decode()
+    assert restored.status_code == 302
+    page = admin_client.get(restored["Location"])
+    assert "Restored the version of" in page.content.decode()
     guideline.refresh_from_db()
     assert guideline.action == "wave"
