@@ -433,3 +433,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
+
+# The agent customers talk to on the chat page at `/` (empty: the first agent by name).
+PARLANT_CHAT_AGENT_ID = env_str("PARLANT_CHAT_AGENT_ID")

@@ -1,5 +1,5 @@
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -128,7 +128,9 @@ def render_transcript(session: Session) -> str:
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "agent", "customer", "mode", "held_by", "event_count", "updated_at")
+    list_display = (
+        "conversation", "agent", "customer", "mode", "held_by", "event_count", "updated_at"
+    )
     list_filter = ("mode", "agent")
     list_select_related = ("agent", "customer", "held_by")
     search_fields = ("id", "title", "customer__name", "agent__name")
@@ -153,12 +155,30 @@ class SessionAdmin(admin.ModelAdmin):
         # A conversation is a record: read here, answered in the operator dashboard.
         return False
 
+    def has_add_permission(self, request) -> bool:
+        return False  # sessions start from the API, the chat or the widget
+
     @admin.display(description="Conversation")
     def transcript(self, session: Session) -> str:
         return render_transcript(session)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(event_total=Count("events"))
+        first_message = Event.objects.filter(
+            session=OuterRef("pk"), kind=Event.Kind.MESSAGE, source=Event.Source.CUSTOMER
+        ).order_by("offset")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(event_total=Count("events"))
+            .annotate(first_message=Subquery(first_message.values("data__message")[:1]))
+        )
+
+    @admin.display(description="Conversation", ordering="created_at")
+    def conversation(self, session: Session) -> str:
+        """Named as people recall it: its title, else the customer's first words."""
+        first = str(getattr(session, "first_message", None) or "")
+        text = session.title or first or "(no messages yet)"
+        return text if len(text) <= 70 else text[:69] + "…"
 
     @admin.display(description="Events", ordering="event_total")
     def event_count(self, session: Session) -> int:

@@ -15,7 +15,7 @@ def chat_agent(request: HttpRequest) -> Agent | None:
     agent by name serves, which is the demo's only agent.
     """
     agents = Agent.objects.only("id", "name", "description")
-    wanted = request.GET.get("agent") or getattr(settings, "PARLANT_CHAT_AGENT_ID", "")
+    wanted = request.GET.get("agent") or settings.PARLANT_CHAT_AGENT_ID
     if wanted:
         agent = agents.filter(pk=wanted).first()
         if agent is None:

@@ -174,6 +174,7 @@
         empty.hidden = data.sessions.length > 0;
         empty.textContent = search.value.trim() ? "No conversation matches your search." : "Nothing here right now.";
         waitingCount.textContent = String(data.waiting_count);
+        waitingCount.dataset.zero = String(data.waiting_count === 0);
         document.title = (data.waiting_count ? `(${data.waiting_count}) ` : "") + baseTitle;
         const waitingNow = new Set(data.sessions.filter((s) => s.is_waiting).map((s) => s.id));
         if (knownWaiting !== null) {

@@ -149,3 +149,21 @@ def test_a_session_reads_as_a_transcript_with_each_replys_explanation(admin_clie
     # Read-only: a record, not a form.
     assert 'name="_save"' not in body
     assert JourneyState.objects.count() == 0
+
+
+def test_a_restore_ends_on_the_page_with_a_banner_saying_so(admin_client):
+    guideline = services.guideline_create(condition="the customer greets", action="wave")
+    with revision("initial"):
+        guideline.save()
+    guideline.action = "offer a drink"
+    with revision("second"):
+        guideline.save()
+    old = min(Version.objects.get_for_object(guideline), key=lambda version: version.pk)
+    restored = admin_client.post(
+        reverse("admin:behavior_guideline_restore", args=[guideline.id, old.pk])
+    )
+    assert restored.status_code == 302
+    page = admin_client.get(restored["Location"])
+    assert "Restored the version of" in page.content.decode()
+    guideline.refresh_from_db()
+    assert guideline.action == "wave"

@@ -22,6 +22,8 @@ def axe_source() -> str:
 
 def serious_violations(page) -> list[str]:
     """axe's critical and serious findings on the page as it is now, one line per rule."""
+    # Admin widgets (select filters, autocompletes) are built on load: judge the finished page.
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe === 'object'"):
         page.add_script_tag(content=axe_source())
     return page.evaluate(

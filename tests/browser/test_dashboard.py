@@ -424,3 +424,28 @@ def test_the_customer_panel_shows_who_is_talking(browser, product, operator):
     expect(panel.locator("#customer-name")).to_have_text("Ada Lovelace")
     expect(panel.locator(".tag")).to_have_text(["vip"])
     expect(panel.locator(".earlier a")).to_have_text(["Earlier visit"])
+
+
+def test_an_operator_answers_from_a_phone(customer, browser, product, operator_login):
+    from tests.browser.accessibility import assert_accessible
+
+    customer_says(customer, "Hello!")
+    expect(widget_messages(customer, "agent")).to_have_count(1, timeout=30_000)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    phone = context.new_page()
+    log_in(phone, product.url, *operator_login)
+    row = session_row(phone, customer)
+    expect(row).to_have_count(1, timeout=10_000)
+    assert_accessible(phone)
+    row.get_by_role("link").click()
+    phone.locator("#take-over").tap()
+    expect(phone.locator("#holder")).to_have_text("· held by you")
+    for control in ("#reply-input", "#send-as-me", "#take-over"):
+        expect(phone.locator(control)).to_be_in_viewport()
+    assert phone.eval_on_selector("#reply-input", "e => getComputedStyle(e).fontSize") == "16px"
+    phone.fill("#reply-input", "Answering from my phone.")
+    phone.locator("#send-as-me").tap()
+    expect(widget_messages(customer, "agent").last).to_have_text("Answering from my phone.")
+    assert_accessible(phone)
+    context.close()
