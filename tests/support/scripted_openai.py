@@ -105,16 +105,20 @@ class ScriptedOpenAI:
         *,
         moderation_handler: ModerationHandler | None = None,
         embedding_dimensions: int = 64,
+        embedder: Callable[[list[str]], list[list[float]]] | None = None,
         supports_json_schema: bool = True,
     ) -> None:
         self.chat_handler: ChatHandler = chat_handler or default_chat_reply
         self.moderation_handler: ModerationHandler = moderation_handler or (lambda text: ())
         self.embedding_dimensions = embedding_dimensions
+        # Set: /v1/embeddings answers with these vectors (e.g. the local sentence model, so that
+        # similarity means something) instead of deterministic hashed ones.
+        self.embedder = embedder
         # False imitates servers that only know JSON mode: json_schema requests get a 400.
         self.supports_json_schema = supports_json_schema
         self.handler_errors: list[Exception] = []
         self._requests: list[RecordedRequest] = []
-        self._faults: deque[Fault] = deque()
+        self._faults: deque[tuple[str | None, Fault]] = deque()
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._ids = itertools.count(1)
@@ -160,10 +164,11 @@ class ScriptedOpenAI:
         assert self._server is not None, "start() the server first"
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def fail_next(self, *faults: Fault) -> None:
-        """Queue faults; each of the next requests (to any endpoint) takes one, in order."""
+    def fail_next(self, *faults: Fault, path: str | None = None) -> None:
+        """Queue faults; each of the next requests (to `path`, default any endpoint) takes one,
+        in order."""
         with self._lock:
-            self._faults.extend(faults)
+            self._faults.extend((path, fault) for fault in faults)
 
     @property
     def pending_faults(self) -> int:
@@ -201,7 +206,12 @@ class ScriptedOpenAI:
         path = urlsplit(handler.path).path
         with self._lock:
             self._requests.append(RecordedRequest(path=path, body=body))
-            fault = self._faults.popleft() if self._faults else None
+            fault = None
+            for queued in self._faults:
+                if queued[0] in (None, path):
+                    self._faults.remove(queued)
+                    fault = queued[1]
+                    break
 
         if isinstance(fault, HttpError):
             headers = {"x-should-retry": "false"}  # leave retrying to the caller under test
@@ -314,9 +324,12 @@ class ScriptedOpenAI:
         texts = [inputs] if isinstance(inputs, str) else [_text_of(item) for item in inputs]
         dimensions = int(body.get("dimensions") or self.embedding_dimensions)
         is_base64 = body.get("encoding_format") == "base64"
+        vectors = self.embedder(texts) if self.embedder else None
+        if vectors:
+            dimensions = len(vectors[0])
         data = []
         for index, text in enumerate(texts):
-            vector = embedding_for(text, dimensions)
+            vector = vectors[index] if vectors else embedding_for(text, dimensions)
             encoded: Any = (
                 base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
                 if is_base64
