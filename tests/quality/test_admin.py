@@ -253,8 +253,9 @@ def test_insights_of_real_turns(
     journeys = page.split('id="journeys"')[1]
     assert "Schedule a test drive" in journeys
     assert "<td>1</td><td>0</td><td>1</td>" in journeys  # started, completed, abandoned
-    # Where the customer left: the journey had moved on to the availability check.
-    assert "check_test_drive_availability (1)" in journeys
+    # Where the customer left: the journey's first question, the one step said before the
+    # customer asked for a human (a chat step is performed by saying it, one per turn).
+    assert "ask which day suits them (1)" in journeys
     assert "p50" in page
     bad = admin_client.get(url, {"start": "yesterday"})
     assert bad.status_code == 200
