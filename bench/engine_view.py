@@ -37,6 +37,7 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 
+from behavior.embeddings import guidelines_embed  # noqa: E402
 from behavior.models import Agent, Guideline  # noqa: E402
 from behavior.services import agent_scope_tag  # noqa: E402
 from behavior.snapshot import agent_snapshot  # noqa: E402
@@ -66,6 +67,8 @@ def make_agent(scenario: Scenario, count: int) -> str:
         Guideline(condition=condition, action=action)
         for condition, action in guideline_texts(scenario, count)
     )
+    # Stored condition vectors, as saving a guideline makes them (the configured NLP service).
+    guidelines_embed(guidelines)
     tag = agent_scope_tag(agent.id)
     Guideline.tags.through.objects.bulk_create(
         Guideline.tags.through(guideline_id=guideline.pk, tag_id=tag.pk) for guideline in guidelines
