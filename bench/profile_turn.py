@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=60)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sort", default="tottime", choices=["tottime", "cumulative"])
+    parser.add_argument("--save", help="also write the raw profile here (for pstats or snakeviz)")
     parser.add_argument("--database", default="sqlite", choices=["sqlite", "postgres"])
     arguments = parser.parse_args()
     configure(arguments.database)
@@ -102,6 +103,8 @@ def main() -> None:
         f"{arguments.turns} turns on {arguments.database}: {wall / arguments.turns * 1000:.1f} ms "
         f"per turn (profiled), {database_seconds / wall:.0%} of it in database calls"
     )
+    if arguments.save:
+        profiler.dump_stats(arguments.save)
     report = io.StringIO()
     pstats.Stats(profiler, stream=report).sort_stats(arguments.sort).print_stats(arguments.top)
     print(report.getvalue())  # noqa: T201
