@@ -6,7 +6,8 @@ Without --url it starts the product as the end-to-end tests do (embedded default
 DATABASE_URL/REDIS_URL are set), on loopback. It creates one session per socket (widget customers
 who keep a page open), opens a WebSocket on each session's event stream and leaves them idle.
 While all are open it posts a customer message to `--probes` sessions, one after another, and
-times each from the POST to the moment that session's socket receives the message event.
+times each from the POST to the moment that session's socket receives the message event (and
+from the POST's answer, which leaves out the request's own handling).
 Prints: sockets open, Daphne's RSS before and with the sockets (with --url, only if --pid names
 the server process), and the delivery time p50/p95/max.
 """
@@ -70,7 +71,8 @@ async def open_socket(base_url: str, session_id: str, retries: list[int]):
     return await websockets.connect(url, origin=base_url, open_timeout=120, max_queue=None)
 
 
-async def time_delivery(client: Client, socket, session_id: str) -> float:
+async def time_delivery(client: Client, socket, session_id: str) -> tuple[float, float]:
+    """(ms from sending the POST, ms from its answer) to the event reaching the socket."""
     started = time.perf_counter()
     posted = await asyncio.to_thread(
         client.call,
@@ -78,11 +80,13 @@ async def time_delivery(client: Client, socket, session_id: str) -> float:
         f"/sessions/{session_id}/events",
         {"kind": "message", "source": "customer", "message": "Still there?"},
     )
+    answered = time.perf_counter()
     async with asyncio.timeout(30):
         while True:
             event = json.loads(await socket.recv())["event"]
             if event["offset"] == posted["offset"]:
-                return (time.perf_counter() - started) * 1000
+                now = time.perf_counter()
+                return (now - started) * 1000, (now - answered) * 1000
 
 
 async def measure(base_url: str, pid: int | None, sockets: int, probes: int) -> list[str]:
@@ -106,7 +110,8 @@ async def measure(base_url: str, pid: int | None, sockets: int, probes: int) -> 
         for index in range(0, len(opened), step)[:probes]
     ]
     rss_after = rss_mb(pid)
-    ordered = sorted(delays)
+    ordered = sorted(total for total, _ in delays)
+    after_answer = sorted(after for _, after in delays)
     await asyncio.gather(*(socket.close() for socket in opened))
     return [
         f"sockets open     {len(opened)}",
@@ -117,6 +122,8 @@ async def measure(base_url: str, pid: int | None, sockets: int, probes: int) -> 
         f"delivery p50     {statistics.median(ordered):.0f} ms",
         f"delivery p95     {ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]:.0f} ms",
         f"delivery max     {ordered[-1]:.0f} ms  ({len(ordered)} probes)",
+        f"after the POST's answer: p50 {statistics.median(after_answer):.0f} ms, "
+        f"p95 {after_answer[min(len(ordered) - 1, int(0.95 * len(ordered)))]:.0f} ms",
     ]
 
 
