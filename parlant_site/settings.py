@@ -150,7 +150,14 @@ else:
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             # IMMEDIATE makes concurrent writers queue on the write lock instead of failing with
             # "database is locked" when a read transaction upgrades to a write.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # WAL lets readers (long-polls, sockets' replays) run beside the one writer, and
+            # synchronous=NORMAL syncs at checkpoints instead of on every commit: a power cut
+            # may lose the last commits, never corrupt the file. Set on every connection.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
             # A file, not the shared-cache memory database: that one fails concurrent writers with
             # "table is locked" instead of queueing them on the busy timeout. One file per
             # checkout, so the test runs of two clones on one machine never share it.
