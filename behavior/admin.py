@@ -19,6 +19,7 @@ from reversion_compare.admin import CompareVersionAdmin
 
 from behavior import history, services
 from behavior.diagram import journey_svg
+from behavior.embeddings import embedding_model
 from behavior.forms import (
     CannedResponseAdminForm,
     CapabilityAdminForm,
@@ -486,6 +487,7 @@ class GuidelineAdmin(ScopedAdmin):
     def is_indexed(self, guideline: Guideline) -> bool:
         return bool(guideline.condition_embedding) and (
             guideline.embedded_condition == guideline.condition
+            and guideline.embedding_model == embedding_model()
         )
 
     def get_changeform_initial_data(self, request):

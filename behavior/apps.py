@@ -7,6 +7,7 @@ class BehaviorConfig(AppConfig):
     verbose_name = "Agent behaviour"
 
     def ready(self) -> None:
+        from behavior import checks as behavior_checks  # noqa: F401  (registers W010)
         from behavior import history, tooling
         from parlant_site import checks  # noqa: F401  (registers the system checks)
 

@@ -233,10 +233,12 @@ class Guideline(models.Model):
     tools = models.ManyToManyField(
         Tool, blank=True, related_name="guidelines", through="GuidelineToolAssociation"
     )
-    # Filled by guideline_save from the configured NLP service, once per condition text, so
-    # matching never embeds conditions per turn. `embedded_condition` is the text it was made from.
+    # Filled when the guideline is saved (behavior/embeddings.py) by the configured NLP service,
+    # once per condition text and model, so matching never embeds stored conditions per turn.
+    # `embedded_condition` is the text it was made from, `embedding_model` the model.
     condition_embedding = models.JSONField(default=None, null=True, blank=True, editable=False)
     embedded_condition = models.TextField(blank=True, editable=False)
+    embedding_model = models.CharField(max_length=200, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -259,29 +259,11 @@ def agent_delete(*, agent_id: str) -> None:
 # --- Guidelines --------------------------------------------------------------------------------
 
 
-def condition_embeddings(texts: Sequence[str]) -> list[list[float]]:
-    """The engine's narrowing vectors for conditions, computed when a condition is saved.
-
-    They come from the engine's own deterministic embedder, whichever NLP provider is
-    configured: the candidate index compares them with the conversation's vectors from the same
-    embedder, so saving needs no network call and a turn never re-embeds a condition.
-    """
-    from engine.matching import condition_embedding
-
-    return [list(condition_embedding(text)) for text in texts]
-
-
 def guideline_index(*, guideline: Guideline) -> Guideline:
-    """Store the condition's embedding if the condition changed since it was last embedded."""
-    if guideline.embedded_condition == guideline.condition and guideline.condition_embedding:
-        return guideline
-    vectors = condition_embeddings([guideline.condition])
-    guideline.condition_embedding = vectors[0]
-    guideline.embedded_condition = guideline.condition
-    Guideline.objects.filter(pk=guideline.pk, condition=guideline.condition).update(
-        condition_embedding=guideline.condition_embedding,
-        embedded_condition=guideline.embedded_condition,
-    )
+    """Store the condition's vector unless one from the same text and model is stored already."""
+    from behavior.embeddings import guidelines_embed
+
+    guidelines_embed([guideline])
     return guideline
 
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from behavior.embeddings import embedding_model
 from behavior.freshness import is_stale
 from behavior.models import (
     Agent,
@@ -52,9 +53,19 @@ def to_agent(row: Agent) -> engine_types.Agent:
     )
 
 
-def to_guideline(row: Guideline, journey_ids: set[str]) -> engine_types.Guideline:
+def _current_vector(row: Guideline, model: str) -> tuple[float, ...] | None:
+    """The stored condition vector if it was made from this text by `model`, else None."""
+    if not row.condition_embedding or row.embedded_condition != row.condition:
+        return None
+    return tuple(row.condition_embedding) if row.embedding_model == model else None
+
+
+def to_guideline(
+    row: Guideline, journey_ids: set[str], embedding_model: str = ""
+) -> engine_types.Guideline:
     """`journey_ids`: the journeys in this snapshot; a `journey:<id>` tag of one of them scopes
-    the guideline to that journey."""
+    the guideline to that journey. `embedding_model`: the model whose vectors the engine will
+    compare with (others are left out)."""
     tag_ids = tuple(tag.id for tag in row.tags.all())
     journey_id = next(
         (
@@ -75,7 +86,7 @@ def to_guideline(row: Guideline, journey_ids: set[str]) -> engine_types.Guidelin
         tags=tag_ids,
         examples=tuple(row.examples),
         journey_id=journey_id,
-        condition_embedding=tuple(row.condition_embedding) if row.condition_embedding else None,
+        condition_embedding=_current_vector(row, embedding_model),
         metadata=dict(row.metadata),
         priority=row.priority,
         is_customer_dependent=bool(
@@ -105,7 +116,7 @@ def to_relationship(row: Relationship) -> engine_types.Relationship:
     )
 
 
-def to_journey(row: Journey) -> engine_types.Journey:
+def to_journey(row: Journey, embedding_model: str = "") -> engine_types.Journey:
     states = list(row.states.all())
     kinds = {state.id: state.kind for state in states}
 
@@ -117,7 +128,8 @@ def to_journey(row: Journey) -> engine_types.Journey:
         return state_id
 
     conditions = sorted(row.conditions.all(), key=lambda g: (g.created_at, g.id))
-    embeddings = [tuple(g.condition_embedding) for g in conditions if g.condition_embedding]
+    vectors = [_current_vector(g, embedding_model) for g in conditions]
+    embeddings = [vector for vector in vectors if vector is not None]
     return engine_types.Journey(
         id=row.id,
         title=row.title,
@@ -339,8 +351,9 @@ def agent_snapshot(agent_id: str, customer_id: str | None = None) -> engine_type
     )
     capabilities = Capability.objects.for_agent(agent.id, agent_tags).order_by("title", "id")
 
-    converted_guidelines = tuple(to_guideline(row, journey_ids) for row in guidelines)
-    converted_journeys = tuple(to_journey(row) for row in journeys)
+    model = embedding_model()
+    converted_guidelines = tuple(to_guideline(row, journey_ids, model) for row in guidelines)
+    converted_journeys = tuple(to_journey(row, model) for row in journeys)
     now = timezone.now()
     converted_variables = tuple(to_variable(row, values.get(row.id), now) for row in variables)
     used_tool_ids = {tool_id for g in converted_guidelines for tool_id in g.tool_ids}
@@ -374,5 +387,6 @@ def agent_snapshot(agent_id: str, customer_id: str | None = None) -> engine_type
         capabilities=tuple(to_capability(row) for row in capabilities),
         tools=tuple(to_tool_spec(row) for row in tools),
         retriever_names=tuple(sorted(retriever_names)),
+        embedding_model=model,
     )
     return replace(snapshot, version=_version(snapshot))

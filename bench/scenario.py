@@ -133,6 +133,7 @@ async def build_snapshot(
         # The engine caches per-version work (the condition index) the way a worker would
         # between turns of an unchanged agent.
         version=f"reference-{guideline_count}-{mode.value}",
+        embedding_model=getattr(nlp, "embedding_model", ""),
     )
 
 

@@ -281,6 +281,9 @@ class ScenarioModel:
             "tool_calls": self._tool_calls(prompt, applying | reached_tool_steps),
         }
 
+    def holds(self, condition: str, latest: str) -> bool:
+        return self.rule.holds(condition, latest)
+
     def _walk(self, journey: JourneyView, latest: str) -> tuple[list[str], str | None]:
         """Transitions to take now and where they lead (None: the journey stays off).
 
@@ -292,7 +295,7 @@ class ScenarioModel:
         """
         position = journey.current_step
         if position is None:
-            if not any(self.rule.holds(c, latest) for c in journey.conditions):
+            if not any(self.holds(c, latest) for c in journey.conditions):
                 return [], None
             position = NOT_STARTED
         taken: list[str] = []
@@ -305,7 +308,7 @@ class ScenarioModel:
                     t
                     for t in options
                     if (position == NOT_STARTED and not t.condition)
-                    or (t.condition and self.rule.holds(t.condition, latest))
+                    or (t.condition and self.holds(t.condition, latest))
                 ),
                 None,
             )
@@ -336,6 +339,63 @@ class ScenarioModel:
                     missing.append(parameter.name)
             if not missing and (tool.id, arguments) in prompt.tool_results:
                 continue  # the prompt says not to repeat a call whose result is in
+            calls.append({"tool_id": tool.id, "arguments": arguments, "missing": missing})
+        return calls
+
+
+class LabelledModel(ScenarioModel):
+    """Decides by the labels of a labelled conversation (the scenario's `semantic_conversation`):
+    a condition holds when it is labelled for the turn whose message is the latest one, and tool
+    arguments are the labelled values. A turn's labels are found by its message text."""
+
+    def __init__(self, turns: Sequence[Mapping[str, Any]]) -> None:
+        self.turns = {turn["message"]: turn for turn in turns}
+
+    def labelled(self, latest: str) -> set[str]:
+        turn = self.turns.get(latest, {})
+        return {
+            *turn.get("applies", ()),
+            *turn.get("journey_conditions", ()),
+            *turn.get("transitions", ()),
+        }
+
+    def holds(self, condition: str, latest: str) -> bool:
+        return condition in self.labelled(latest)
+
+    def decide(self, prompt: DecisionPrompt) -> dict[str, Any]:
+        labelled = self.labelled(prompt.latest_message)
+        verdicts = [
+            {
+                "id": local_id,
+                "rationale": "labelled" if condition in labelled else "not labelled",
+                "applies": condition in labelled,
+            }
+            for local_id, condition in prompt.guidelines
+        ]
+        applying = {local_id for local_id, condition in prompt.guidelines if condition in labelled}
+        journeys = []
+        reached_tool_steps: set[str] = set()
+        for journey in prompt.journeys:
+            taken, position = self._walk(journey, prompt.latest_message)
+            journeys.append({"id": journey.id, "transitions": taken, "exit": False})
+            if position in journey.tool_steps:
+                reached_tool_steps.add(f"{journey.id}:{position}")
+        return {
+            "guidelines": verdicts,
+            "journeys": journeys,
+            "tool_calls": self._tool_calls(prompt, applying | reached_tool_steps),
+        }
+
+    def _tool_calls(self, prompt: DecisionPrompt, enabled_by: set[str]) -> list[dict[str, Any]]:
+        labelled = self.turns.get(prompt.latest_message, {}).get("tool_arguments", {})
+        calls = []
+        for tool in prompt.tools:
+            if not enabled_by & set(tool.used_by):
+                continue
+            arguments = dict(labelled.get(tool.id, {}))
+            missing = [p.name for p in tool.parameters if p.is_required and p.name not in arguments]
+            if not missing and (tool.id, arguments) in prompt.tool_results:
+                continue
             calls.append({"tool_id": tool.id, "arguments": arguments, "missing": missing})
         return calls
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine import prompts
+from engine.candidates import journey_cost, rank_conditions
 from engine.canned import (
     field_values,
     no_match_text,
@@ -54,12 +55,10 @@ from engine.journeys import (
     transition_key,
 )
 from engine.matching import (
-    LLM_CANDIDATE_FLOOR,
     ConditionIndex,
     ConditionScore,
     Conversation,
     ConversationSignals,
-    select_llm_candidates,
 )
 from engine.nlp.base import GenerationLog, generate_checked, is_local
 from engine.ports import CancellationSignal, Clock, EventSink, GenerationRequest, NLPService
@@ -363,6 +362,13 @@ class _Turn:
         self.signals = ConversationSignals.build(self.conversation, self.synonyms)
         self.index = self._condition_index()
         self.scores = self.index.score_all(self.signals)
+        self.narrowing = await rank_conditions(
+            self.nlp,
+            self.snapshot,
+            self.conversation.customer_messages,
+            {key: score.score for key, score in self.scores.items()},
+        )
+        self.trace["narrowing"] = self.narrowing.trace()
         recent = self.conversation.customer_messages[-3:]
         self.terms = relevant_terms(self.snapshot.terms, recent)
         self.capabilities = self._relevant_capabilities()
@@ -450,11 +456,9 @@ class _Turn:
             if is_active(self.paths.get(journey.id, ())):
                 chosen.append(journey)
                 continue
-            activation = [
-                self.scores[activation_key(journey, i)] for i in range(len(journey.conditions))
-            ]
             if is_local(self.nlp) or any(
-                s.latest_score > 0 or s.score >= LLM_CANDIDATE_FLOOR for s in activation
+                self.narrowing.is_close(activation_key(journey, i))
+                for i in range(len(journey.conditions))
             ):
                 chosen.append(journey)
         return chosen
@@ -489,7 +493,11 @@ class _Turn:
                 or (g.id in last_matched and g.is_customer_dependent)
                 or (g.journey_id and is_active(self.paths.get(g.journey_id, ())))
             ]
-            candidates = select_llm_candidates(eligible, self.scores, always_include=forced)
+            candidates = self.narrowing.guidelines(
+                eligible,
+                always_include=forced,
+                spent=sum(journey_cost(j) for j in journey_candidates),
+            )
         matching = MatchingPayload(candidate_ids=[g.id for g in candidates])
         if (
             await run_hooks(self.engine.hooks.on_before_matching, self.hook_context, matching)

@@ -65,6 +65,9 @@ class NLPService(Protocol):
     """A language model provider. The local provider and the OpenAI one both implement this."""
 
     name: str
+    # Names the vectors `embed` returns: stored condition vectors are kept per model, and those of
+    # another model are recomputed instead of being compared.
+    embedding_model: str
 
     async def generate(self, request: GenerationRequest) -> GenerationResult: ...
 

@@ -256,6 +256,9 @@ class AgentSnapshot:
     version: str = ""
     # Names of the engine's retrievers this agent uses; None runs every registered retriever.
     retriever_names: tuple[str, ...] | None = None
+    # The model that made the stored condition vectors; the engine uses them only when its NLP
+    # service embeds with the same model, and embeds the conditions itself otherwise.
+    embedding_model: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.decision_rule import DecisionRule
 from bench.scenario import Scenario
+from engine.nlp.embedding import LOCAL_EMBEDDING_MODEL, local_embed
 from engine.ports import GenerationRequest, GenerationResult, Usage
 from engine.text import estimate_tokens
 
@@ -31,6 +32,7 @@ class DecisionRuleModel:
     """Answers the engine's schemas by the rule; records requests for counting."""
 
     name = "decision-rule"
+    embedding_model = LOCAL_EMBEDDING_MODEL
 
     def __init__(self) -> None:
         self.requests: list[GenerationRequest] = []
@@ -121,7 +123,7 @@ class DecisionRuleModel:
         raise NotImplementedError
 
     async def embed(self, texts: list[str]) -> list[list[float]]:
-        return [[0.0] for _ in texts]
+        return local_embed(texts)  # any embedding model serves; this one needs no server
 
     async def moderate(self, text: str) -> Any:
         raise NotImplementedError

@@ -1,7 +1,8 @@
 """The LLM path on the reference scenario, with a scripted model that follows its decision rule.
 
-These pin the cost targets: calls, sequential rounds and prompt tokens per turn, flat growth from
-20 to 260 guidelines, and that narrowing keeps every guideline the rule says applies.
+These pin the cost targets: calls, sequential rounds and prompt tokens per turn (at most 6,000 at
+20 guidelines and 12,000 at 260: narrowing buys recall with part of that room). Narrowing recall
+is measured on labelled paraphrases in tests/engine/test_candidates.py, not with this rule.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import statistics
 from engine.engine import Engine
 from engine.text import estimate_tokens
 from tests.engine.bank import CONVERSATION, Session, bank_registry, bank_snapshot
-from tests.engine.decision_rule import DecisionRuleModel, holds
+from tests.engine.decision_rule import DecisionRuleModel
 
 
 async def _play(extra_guidelines: int) -> tuple[DecisionRuleModel, Session, list[list[int]]]:
@@ -35,25 +36,11 @@ async def test_a_turn_costs_two_calls_in_two_rounds_on_average() -> None:
     assert all(sink.messages for sink in session.sinks)
 
 
-async def test_prompt_tokens_stay_small_and_flat_as_guidelines_grow() -> None:
+async def test_prompt_tokens_stay_within_the_budget_as_guidelines_grow() -> None:
     _, _, at_20 = await _play(0)
     _, _, at_260 = await _play(240)
-    mean_20 = statistics.mean(sum(calls) for calls in at_20)
-    mean_260 = statistics.mean(sum(calls) for calls in at_260)
-    assert mean_20 <= 12_000
-    assert mean_260 <= mean_20 * 1.2
-
-
-async def test_narrowing_keeps_every_guideline_the_rule_says_applies() -> None:
-    _, session, _ = await _play(240)
-    applicable = kept = 0
-    for text, outcome in zip(CONVERSATION, session.outcomes, strict=True):
-        candidates = {c["id"] for it in outcome.trace["iterations"] for c in it["candidates"]}
-        should = {g.id for g in session.snapshot.guidelines if holds(g.condition, text)}
-        applicable += len(should)
-        kept += len(should & candidates)
-    assert applicable > 0
-    assert kept / applicable >= 0.95
+    assert max(sum(calls) for calls in at_20) <= 6_000
+    assert max(sum(calls) for calls in at_260) <= 12_000
 
 
 async def test_the_decision_prompt_lists_candidates_and_the_latest_message_parseably() -> None:

@@ -105,11 +105,15 @@ class ScriptedOpenAI:
         *,
         moderation_handler: ModerationHandler | None = None,
         embedding_dimensions: int = 64,
+        embedder: Callable[[list[str]], list[list[float]]] | None = None,
         supports_json_schema: bool = True,
     ) -> None:
         self.chat_handler: ChatHandler = chat_handler or default_chat_reply
         self.moderation_handler: ModerationHandler = moderation_handler or (lambda text: ())
         self.embedding_dimensions = embedding_dimensions
+        # Set: /v1/embeddings answers with these vectors (e.g. the local sentence model, so that
+        # similarity means something) instead of deterministic hashed ones.
+        self.embedder = embedder
         # False imitates servers that only know JSON mode: json_schema requests get a 400.
         self.supports_json_schema = supports_json_schema
         self.handler_errors: list[Exception] = []
@@ -314,9 +318,12 @@ class ScriptedOpenAI:
         texts = [inputs] if isinstance(inputs, str) else [_text_of(item) for item in inputs]
         dimensions = int(body.get("dimensions") or self.embedding_dimensions)
         is_base64 = body.get("encoding_format") == "base64"
+        vectors = self.embedder(texts) if self.embedder else None
+        if vectors:
+            dimensions = len(vectors[0])
         data = []
         for index, text in enumerate(texts):
-            vector = embedding_for(text, dimensions)
+            vector = vectors[index] if vectors else embedding_for(text, dimensions)
             encoded: Any = (
                 base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
                 if is_base64

