@@ -312,7 +312,8 @@ async def run_conversation(
         embedding_dimensions=EMBEDDING_DIMENSIONS,
         embedder=local_embed,
     ) as server:
-        nlp = OpenAINLPService(api_key="bench", base_url=server.base_url, timeout_seconds=60.0)
+        # Generous: the scripted server embeds with the local model, slow on a busy machine.
+        nlp = OpenAINLPService(api_key="bench", base_url=server.base_url, timeout_seconds=600.0)
         try:
             snapshot = await build_snapshot(
                 scenario, guideline_count=guidelines, mode=MODES[mode], nlp=nlp

@@ -7,6 +7,7 @@ Public surface:
     engine.tools: tool, ToolContext, ToolResult, ToolRegistry, default_registry
     engine.hooks: EngineHooks, HookAction, MatchingPayload, MessagePayload
     engine.retrievers: RetrieverContext, RetrieverResult
-    engine.matching.condition_embedding(text)  vector to store in Guideline.condition_embedding
+    NLPService.embed(texts) / .embedding_model  vectors to store in Guideline.condition_embedding
+    engine.candidates                          which conditions the judging call sees
     engine.types / engine.ports / engine.errors
 """

@@ -127,14 +127,23 @@ def test_tool_arguments_are_the_value_like_content_words() -> None:
     )
 
 
-async def test_a_run_at_20_guidelines_reports_sane_counts() -> None:
+@pytest.mark.parametrize("conversation", ["semantic", "lexical"])
+async def test_a_run_at_20_guidelines_reports_sane_counts(conversation: str) -> None:
     result = await turn_cost.run_conversation(
-        guidelines=20, mode="fluid", warmup_runs=0, repeats=1, scenario=SCENARIO
+        guidelines=20,
+        mode="fluid",
+        warmup_runs=0,
+        repeats=1,
+        scenario=SCENARIO,
+        conversation=conversation,
     )
 
     assert result.setup["embedded_texts"] == 21  # 20 conditions and the journey's one
     assert result.setup["chat_calls"] == 0
-    assert [turn.number for turn in result.turns] == [1, 2, 3, 4, 5, 6]
+    turns = (
+        len(SCENARIO.data["semantic_conversation"]["turns"]) if conversation == "semantic" else 6
+    )
+    assert [turn.number for turn in result.turns] == list(range(1, turns + 1))
     for turn in result.turns:
         assert turn.calls >= 1
         assert 1 <= turn.rounds_before_reply <= turn.rounds <= turn.calls

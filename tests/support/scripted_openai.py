@@ -118,7 +118,7 @@ class ScriptedOpenAI:
         self.supports_json_schema = supports_json_schema
         self.handler_errors: list[Exception] = []
         self._requests: list[RecordedRequest] = []
-        self._faults: deque[Fault] = deque()
+        self._faults: deque[tuple[str | None, Fault]] = deque()
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._ids = itertools.count(1)
@@ -164,10 +164,11 @@ class ScriptedOpenAI:
         assert self._server is not None, "start() the server first"
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
-    def fail_next(self, *faults: Fault) -> None:
-        """Queue faults; each of the next requests (to any endpoint) takes one, in order."""
+    def fail_next(self, *faults: Fault, path: str | None = None) -> None:
+        """Queue faults; each of the next requests (to `path`, default any endpoint) takes one,
+        in order."""
         with self._lock:
-            self._faults.extend(faults)
+            self._faults.extend((path, fault) for fault in faults)
 
     @property
     def pending_faults(self) -> int:
@@ -205,7 +206,12 @@ class ScriptedOpenAI:
         path = urlsplit(handler.path).path
         with self._lock:
             self._requests.append(RecordedRequest(path=path, body=body))
-            fault = self._faults.popleft() if self._faults else None
+            fault = None
+            for queued in self._faults:
+                if queued[0] in (None, path):
+                    self._faults.remove(queued)
+                    fault = queued[1]
+                    break
 
         if isinstance(fault, HttpError):
             headers = {"x-should-retry": "false"}  # leave retrying to the caller under test
