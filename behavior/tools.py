@@ -37,7 +37,10 @@ def check_test_drive_availability(
 @tool
 def get_opening_hours(context: ToolContext) -> ToolResult:
     """Tell the dealership's opening hours for the coming week."""
-    return ToolResult(data={"monday_to_saturday": "09:00-18:00", "sunday": "closed"})
+    return ToolResult(
+        data={"monday_to_saturday": "09:00-18:00", "sunday": "closed"},
+        canned_response_fields={"monday_to_saturday": "09:00 to 18:00"},
+    )
 
 
 @tool

@@ -320,13 +320,39 @@ async def rank_conditions(
     from engine.journeys import activation_key
 
     conditions = {g.id: g.condition for g in snapshot.guidelines}
+    # An author's example customer messages rank their condition too: each is one more row,
+    # folded back into its condition's key (the best of the condition and its examples).
+    examples: dict[str, str] = {}
+    for guideline in snapshot.guidelines:
+        for number, example in enumerate(guideline.examples):
+            examples[f"{guideline.id}{EXAMPLE_KEY_MARK}{number}"] = example
     for journey in snapshot.journeys:
         for position, condition in enumerate(journey.conditions):
-            conditions[activation_key(journey, position)] = condition
+            key = activation_key(journey, position)
+            conditions[key] = condition
+            group = journey.condition_examples[position] if journey.condition_examples else ()
+            for number, example in enumerate(group):
+                examples[f"{key}{EXAMPLE_KEY_MARK}{number}"] = example
     try:
-        matrix = await condition_matrix(nlp, snapshot, conditions)
-        similarities = await conversation_similarities(nlp, matrix, customer_messages)
+        matrix = await condition_matrix(nlp, snapshot, {**conditions, **examples})
+        similarities = _folded(await conversation_similarities(nlp, matrix, customer_messages))
     except Exception:  # a provider failure must not end the turn: rank by words instead
         logger.warning("Embedding failed; candidates are ranked by shared words.", exc_info=True)
         similarities = Similarities()
     return Narrowing.build(snapshot, similarities, fallback_scores)
+
+
+EXAMPLE_KEY_MARK = "\x1fexample:"
+
+
+def _folded(similarities: Similarities) -> Similarities:
+    """Example rows merged into their condition's key, keeping the best of each."""
+
+    def fold(scores: Mapping[str, float]) -> dict[str, float]:
+        folded: dict[str, float] = {}
+        for key, score in scores.items():
+            base = key.split(EXAMPLE_KEY_MARK, 1)[0]
+            folded[base] = max(score, folded.get(base, score))
+        return folded
+
+    return Similarities(cosine=fold(similarities.cosine), relevance=fold(similarities.relevance))

@@ -596,14 +596,17 @@ class _Turn:
             **self._context_payload(),
             "guidelines": guideline_items,
             "journeys": [
-                journey_item(
-                    j,
-                    journey_ids[j.id],
-                    self.paths.get(j.id, ()),
-                    {t.id: transition_ids[t.id] for t in j.transitions},
-                    self.scores,
-                    self.left_at.get(j.id),
-                )
+                {
+                    **journey_item(
+                        j,
+                        journey_ids[j.id],
+                        self.paths.get(j.id, ()),
+                        {t.id: transition_ids[t.id] for t in j.transitions},
+                        self.scores,
+                        self.left_at.get(j.id),
+                    ),
+                    "condition_examples": [list(group) for group in j.condition_examples],
+                }
                 for j in journeys
             ],
             "tools": tools,
@@ -988,6 +991,9 @@ class _Turn:
             modes.append(journey.composition_mode)
             state = state_by_id(journey, state_id)
             modes.append(state.composition_mode if state else None)
+        # A provider that generates nothing (the local one) can only say approved text.
+        if getattr(self.nlp, "says_only_approved_text", False):
+            modes.append(CompositionMode.STRICT_CANNED)
         return max((m for m in modes if m), key=lambda m: MODE_STRICTNESS[m])
 
     async def _compose_and_emit(self) -> MessagePayload | None:
@@ -1337,6 +1343,7 @@ def _guideline_item(
         "condition": guideline.condition,
         "action": guideline.action,
         "criticality": guideline.criticality.value,
+        "examples": list(guideline.examples),
         "previously_applied": was_applied_before,
         "customer_dependent": guideline.is_customer_dependent,
         "continuous": guideline.is_continuous,

@@ -55,18 +55,16 @@ EMBEDDING_WEIGHT = 0.15
 EVIDENCE_SATURATION = 3.0
 MIN_IDF_CORPUS = 20
 
-# Local decision thresholds on the combined score, chosen on tests/engine/test_matching_accuracy.py
-# (241 of 259 cases right at MEDIUM: precision 0.93, recall 0.96): MEDIUM balances recall and
-# precision, HIGH leans to recall because missing it is costly, LOW needs a clear signal because
-# it is only nice to have.
+# Lexical score at which the local journey rules (engine/journeys.py) count a condition as
+# raised. Guidelines and journey starts are decided by meaning (engine/nlp/local/decision.py);
+# these values were once chosen on the hand-written cases that now judge that decision, so they
+# carry no measured accuracy of their own.
 MATCH_THRESHOLDS: Mapping[Criticality, float] = {
     Criticality.HIGH: 0.45,
     Criticality.MEDIUM: 0.52,
     Criticality.LOW: 0.65,
 }
 
-# Repeating an action already taken needs the latest message itself to be about the condition.
-REAPPLY_THRESHOLD = 0.6
 
 # The LLM sees at most this many guideline candidates. At 20 guidelines that is most of them;
 # at 260 it is the same number, which is what keeps prompt size flat as behaviour grows.
@@ -423,27 +421,6 @@ def _evidence(coverage: float, mass: float) -> float:
 def condition_embedding(text: str) -> tuple[float, ...]:
     """The vector to store in Guideline.condition_embedding when a guideline is saved."""
     return hashed_embedding(text)
-
-
-def local_applies(
-    *,
-    criticality: Criticality,
-    score: float,
-    latest_score: float,
-    was_applied_before: bool,
-    is_continuous: bool = False,
-    is_customer_dependent: bool = False,
-) -> bool:
-    """The local provider's decision for one guideline.
-
-    An action already carried out is repeated only when the latest message alone raises the
-    condition again; continuous and customer-dependent actions keep applying while the
-    conversation is on the topic (the customer may not have given their part yet).
-    """
-    threshold = MATCH_THRESHOLDS[criticality]
-    if was_applied_before and not (is_continuous or is_customer_dependent):
-        return latest_score >= max(threshold, REAPPLY_THRESHOLD)
-    return score >= threshold
 
 
 def select_llm_candidates(

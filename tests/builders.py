@@ -1,6 +1,6 @@
 """Plain builders for test data; each takes overrides and returns the saved row."""
 
-from behavior.models import Agent, Guideline
+from behavior.models import Agent, CannedResponse, Guideline
 from behavior.services import agent_scope_tag
 from sessions_app.models import Customer, Session
 
@@ -15,6 +15,24 @@ def make_guideline(agent: Agent, **overrides) -> Guideline:
     fields = {"condition": "the customer greets you", "action": "offer a drink"} | overrides
     guideline = Guideline.objects.create(**fields)
     guideline.tags.add(agent_scope_tag(agent.id))
+    return guideline
+
+
+GREETINGS = ["hello", "hi there", "good morning"]
+WELCOME = "Welcome! Can I offer you a refreshing drink?"
+
+
+def make_greeting(agent: Agent) -> Guideline:
+    """The greeting guideline with its example messages and the approved text the local
+    provider (which says only approved text) answers it with."""
+    guideline = make_guideline(
+        agent,
+        condition="the customer greets you",
+        action="offer a refreshing drink",
+        examples=GREETINGS,
+    )
+    welcome = CannedResponse.objects.create(value=WELCOME)
+    welcome.tags.add(agent_scope_tag(agent.id))
     return guideline
 
 

@@ -193,6 +193,7 @@ def test_a_zero_llm_strict_agent_answers_without_calling_the_model(openai_produc
         {
             "condition": "the customer greets you",
             "action": "offer a refreshing drink",
+            "examples": ["hello", "good morning"],  # what the zero-LLM decision matches on
             "tags": scope,
         },
     )

@@ -271,19 +271,26 @@ CANNED = (
         "c_start",
         "Sure, I can help you apply for a personal loan. "
         "What loan amount would you like to borrow?",
+        tags=("ask_amount",),  # attached to the journey step it answers
     ),
     CannedResponse(
         "c_offers",
         "For your amount, the 36 month term has an APR of 7.9%, the 24 month term 8.9% "
         "and the 60 month term 9.4%. Which term do you prefer?",
+        tags=("present",),
     ),
     CannedResponse("c_balance", "Your checking account balance is {{balance}}."),
     CannedResponse(
         "c_summary",
         "Here is a summary of your loan application. Please confirm and I will submit it; "
         "you will hear from us within two business days.",
+        tags=("summary",),
     ),
-    CannedResponse("c_employment", "Could you tell me about your employment status and income?"),
+    CannedResponse(
+        "c_employment",
+        "Could you tell me about your employment status and income?",
+        tags=("employment",),
+    ),
 )
 
 

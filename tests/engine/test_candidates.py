@@ -136,3 +136,32 @@ def test_forced_guidelines_are_judged_even_when_ranked_last() -> None:
     chosen = {g.id for g in narrowing.guidelines(guidelines, always_include=["g299"])}
     assert {"g000", "g299"} <= chosen
     assert len(chosen) < 300
+
+
+async def test_an_example_message_ranks_its_condition_and_is_embedded_once() -> None:
+    fillers = [
+        Guideline(f"g{n}", condition, "help")
+        for n, condition in enumerate(
+            [
+                "the customer asks about the weather",
+                "the customer wants to change their password",
+                "the customer asks for the opening hours",
+                "the customer wants to cancel an order",
+            ]
+        )
+    ]
+    ate_card = Guideline(
+        "g_card", "an ATM retained the customer's card", "help", examples=("the machine ate it",)
+    )
+    snapshot = AgentSnapshot(
+        agent=Agent(id="a", name="A"), guidelines=(*fillers, ate_card), version="v-examples"
+    )
+    embedder = SentenceEmbedder()
+    said = ["the machine ate my plastic"]
+    with_example = await rank_conditions(embedder, snapshot, said, {})
+    without = await rank_conditions(
+        embedder, replace(snapshot, guidelines=(*fillers, replace(ate_card, examples=()))), said, {}
+    )
+    assert with_example.score("g_card") > without.score("g_card")
+    assert set(with_example.similarities) == {g.id for g in snapshot.guidelines}
+    assert embedder.embedded.count("the machine ate it") == 1

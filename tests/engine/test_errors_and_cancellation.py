@@ -13,7 +13,13 @@ from engine.nlp.local import LocalNLPService
 from tests.engine.builders import customer_says, make_guideline, make_turn
 from tests.engine.fakes import Cancellation, RecordingSink, ScriptedNLPService
 
-DRINK = make_guideline("g_drink", "the customer greets you", "offer a refreshing drink")
+# The local provider matches by meaning; a greeting is short, so its examples carry it.
+DRINK = make_guideline(
+    "g_drink",
+    "the customer greets you",
+    "offer a refreshing drink",
+    examples=("hi", "hello", "hey", "good morning"),
+)
 DECIDE_DRINK = {
     "guidelines": [{"id": "g1", "applies": True, "rationale": "greeting"}],
     "journeys": [],

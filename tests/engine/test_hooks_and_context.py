@@ -9,11 +9,17 @@ from engine.hooks import EngineHooks, HookAction
 from engine.nlp.local import LocalNLPService
 from engine.retrievers import RetrieverContext, RetrieverResult
 from engine.tools import ToolContext, ToolRegistry, tool
-from engine.types import Capability, ContextVariable, Term
+from engine.types import CannedResponse, Capability, ContextVariable, Term
 from tests.engine.builders import customer_says, make_guideline, make_turn
 from tests.engine.fakes import Cancellation, RecordingSink, ScriptedNLPService
 
-DRINK = make_guideline("g_drink", "the customer greets you", "offer a refreshing drink")
+# The local provider matches by meaning; a greeting is short, so its examples carry it.
+DRINK = make_guideline(
+    "g_drink",
+    "the customer greets you",
+    "offer a refreshing drink",
+    examples=("hi", "hello", "hey", "good morning"),
+)
 COFFEE = make_guideline("g_coffee", "the customer asks about coffee", "describe the coffee menu")
 
 
@@ -61,7 +67,9 @@ async def test_hooks_can_change_candidates_matches_and_the_message() -> None:
         on_before_message=[sign],
         on_after_message=[record],
     )
-    sink, _ = await _run(Engine(nlp=LocalNLPService(), hooks=hooks))
+    # Without a model the reply is approved text: the template for what the hook added.
+    menu = CannedResponse("c_menu", "Here is our coffee menu: espresso, latte and flat white.")
+    sink, _ = await _run(Engine(nlp=LocalNLPService(), hooks=hooks), canned_responses=(menu,))
     assert seen["candidates"] == ["g_drink", "g_coffee"]
     assert sink.events[-1].data["data"]["matched_guidelines"] == ["g_drink", "g_coffee"]
     assert sink.messages[0].endswith(" — Otto")

@@ -10,6 +10,7 @@ from engine.tools import ToolContext, ToolRegistry, tool
 from engine.types import (
     Agent,
     AgentSnapshot,
+    CannedResponse,
     EntityKind,
     EntityRef,
     Guideline,
@@ -126,6 +127,10 @@ async def test_in_a_turn_the_clarifying_question_replaces_the_targets() -> None:
             events=customer_says("what are my limits?"),
             guidelines=guidelines,
             relationships=relationships,
+            # Without a model the question is an approved text too.
+            canned_responses=(
+                CannedResponse("c_which", "Which limits do you mean: ATM or credit card?"),
+            ),
         ),
         sink,
         Cancellation(),

@@ -23,7 +23,7 @@ from engine.tools import (
     stored_tool_failure,
     tool,
 )
-from engine.types import SessionMode, ToolParameter
+from engine.types import CannedResponse, SessionMode, ToolParameter
 from tests.engine.builders import customer_says, make_guideline, make_turn
 from tests.engine.fakes import Cancellation, RecordingSink, ScriptedNLPService
 
@@ -104,6 +104,9 @@ def test_it_casts_model_arguments_to_parameter_types() -> None:
         cast_argument("medium", ToolParameter("s", enum=("small", "large")))
 
 
+BALANCE_TEMPLATE = CannedResponse("c_balance", "The balance of that account is {{balance}}.")
+
+
 def _balance_setup(registry: ToolRegistry, calls: list[dict]) -> tuple:
     @tool(registry=registry)
     def get_balance(
@@ -111,7 +114,11 @@ def _balance_setup(registry: ToolRegistry, calls: list[dict]) -> tuple:
     ) -> ToolResult:
         """Get the balance of one of the customer's accounts."""
         calls.append({"account_type": account_type, "customer": context.customer_id})
-        return ToolResult(data={"balance": "12.00 USD"}, metadata={"source": "core"})
+        return ToolResult(
+            data={"balance": "12.00 USD"},
+            metadata={"source": "core"},
+            canned_response_fields={"balance": "12.00 USD"},
+        )
 
     return make_guideline(
         "g_balance",
@@ -129,6 +136,8 @@ async def test_it_runs_a_tool_with_arguments_read_from_the_message() -> None:
         make_turn(
             events=customer_says("What's the balance of my savings account?"),
             guidelines=(guideline,),
+            # Without a model the tool's result reaches the customer through a template field.
+            canned_responses=(BALANCE_TEMPLATE,),
         ),
         sink,
         Cancellation(),
@@ -146,7 +155,7 @@ async def test_it_runs_a_tool_with_arguments_read_from_the_message() -> None:
                     "data": {"balance": "12.00 USD"},
                     "metadata": {"source": "core"},
                     "control": {},
-                    "canned_response_fields": {},
+                    "canned_response_fields": {"balance": "12.00 USD"},
                 },
             }
         ]

@@ -6,17 +6,27 @@ from dataclasses import replace
 
 from engine.engine import Engine
 from engine.nlp.local import LocalNLPService
-from engine.types import SessionMode
+from engine.types import CannedResponse, SessionMode
 from tests.engine.builders import customer_says, make_guideline, make_turn
 from tests.engine.fakes import Cancellation, RecordingSink
 
-DRINK = make_guideline("g_drink", "the customer greets you", "offer a refreshing drink")
+# The local provider matches by meaning; a greeting is short, so its examples carry it.
+GREETINGS = ("hi", "hello", "hey", "good morning", "good evening")
+DRINK = make_guideline(
+    "g_drink", "the customer greets you", "offer a refreshing drink", examples=GREETINGS
+)
+# Without a language model the agent says only approved text.
+WELCOME = CannedResponse("c_welcome", "Welcome! Can I offer you a refreshing drink?")
 
 
 async def test_it_offers_a_drink_when_greeted() -> None:
     sink = RecordingSink()
     outcome = await Engine(nlp=LocalNLPService()).process_turn(
-        make_turn(events=customer_says("Hi there!"), guidelines=(DRINK,)), sink, Cancellation()
+        make_turn(
+            events=customer_says("Hi there!"), guidelines=(DRINK,), canned_responses=(WELCOME,)
+        ),
+        sink,
+        Cancellation(),
     )
     assert sink.statuses == ["acknowledged", "processing", "typing", "ready"]
     assert [e.kind for e in sink.events] == ["status", "status", "status", "message", "status"]

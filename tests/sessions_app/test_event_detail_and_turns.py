@@ -4,7 +4,7 @@ import pytest
 
 from sessions_app.services import customer_message_post, event_append
 from sessions_app.tasks import respond_to_session
-from tests.builders import make_agent, make_guideline, make_session
+from tests.builders import make_agent, make_greeting, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +43,7 @@ def test_it_sets_and_unsets_event_metadata_only(api_client):
 
 def test_each_turn_explains_what_matched_and_why(api_client, django_capture_on_commit_callbacks):
     agent = make_agent(name="Otto")
-    guideline = make_guideline(
-        agent, condition="the customer greets you", action="offer a refreshing drink"
-    )
+    guideline = make_greeting(agent)
     session = make_session(agent=agent)
     with django_capture_on_commit_callbacks(execute=False):
         message = customer_message_post(session=session, message="Hello!")

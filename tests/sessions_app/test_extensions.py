@@ -5,7 +5,7 @@ import pytest
 from sessions_app import engine_adapter
 from sessions_app.services import customer_message_post
 from sessions_app.tasks import respond_to_session
-from tests.builders import make_agent, make_guideline, make_session
+from tests.builders import make_agent, make_greeting, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def test_a_custom_provider_and_hooks_are_loaded_by_dotted_path(
     settings.PARLANT_NLP_PROVIDER = "tests.support.extensions.ShoutingLocalService"
     settings.PARLANT_ENGINE_HOOKS = "tests.support.extensions.signing_hooks"
     agent = make_agent(name="Otto")
-    make_guideline(agent, condition="the customer greets you", action="offer a refreshing drink")
+    make_greeting(agent)
     session = make_session(agent=agent)
     with django_capture_on_commit_callbacks(execute=False):
         message = customer_message_post(session=session, message="Hello!")

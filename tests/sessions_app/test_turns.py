@@ -5,7 +5,7 @@ import pytest
 from sessions_app.models import Event, Session, Turn
 from sessions_app.services import customer_message_post, session_handoff
 from sessions_app.tasks import respond_to_session
-from tests.builders import make_agent, make_guideline, make_session
+from tests.builders import make_agent, make_greeting, make_session
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def statuses(session: Session) -> list[str]:
 @pytest.fixture
 def greeting_session() -> Session:
     agent = make_agent(name="Otto")
-    make_guideline(agent, condition="the customer greets you", action="offer a refreshing drink")
+    make_greeting(agent)
     return make_session(agent=agent)
 
 

@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from behavior import sdk, services
-from behavior.models import Guideline, journey_tag_id
+from behavior.models import Guideline, Tag, journey_tag_id
 from behavior.tools import check_test_drive_availability, get_opening_hours, hand_off_to_human
+from engine.canned import NO_MATCH_TAG
 
 DEMO_AGENT_ID = "otto-carmen"
 # Guidelines of earlier demo versions that the test-drive journey now covers.
@@ -30,41 +31,54 @@ def build_demo_agent() -> sdk.Agent:
     ).exclude(triggered_journeys__isnull=False):
         services.guideline_delete(guideline_id=guideline.id)
 
+    # Example messages let the zero-LLM mode recognise short or idiomatic messages.
     greeting = agent.create_guideline(
-        condition="the customer greets you", action="offer a refreshing drink"
+        condition="the customer greets you",
+        action="offer a refreshing drink",
+        examples=["hello", "hi there", "good morning"],
     )
     agent.create_guideline(
         condition="the customer asks about car prices",
         action="ask which model they are interested in before quoting",
+        examples=["how much does a new car cost?"],
     )
     agent.create_guideline(
         condition="the customer asks about financing",
         action="explain that financing is available from 3.9% APR",
+        examples=["can I pay in monthly instalments?", "what interest rate do you offer?"],
     )
     complaint = agent.create_guideline(
         condition="the customer is unhappy or complains",
         action="apologize and offer to connect them with a manager",
         criticality="high",
+        examples=["this is unacceptable", "I'm really disappointed with your service"],
     )
     complaint.prioritize_over(greeting)
     agent.create_guideline(
-        condition="the customer says goodbye", action="thank them for visiting Carmen Motors"
+        condition="the customer says goodbye",
+        action="thank them for visiting Carmen Motors",
+        examples=["bye", "see you later"],
     )
     agent.create_guideline(
         condition="the customer asks when the dealership is open",
         action="tell them the opening hours",
         tools=[get_opening_hours],
+        examples=["are you open on Saturday?"],
     )
     agent.create_guideline(
         condition="the customer asks to speak with a human",
         action="tell them that a colleague will join the conversation shortly",
         tools=[hand_off_to_human],
+        examples=["can I talk to a real person?"],
     )
 
     test_drive = agent.create_journey(
         title="Schedule a test drive",
         description="Book a test drive: pick a model and a day, check free slots, confirm.",
         conditions=["the customer wants to book a test drive"],
+        condition_examples={
+            "the customer wants to book a test drive": ["can I try one of your cars?"]
+        },
     )
     ask_model = test_drive.initial_state.transition_to(
         chat_state="ask which model they would like to drive: Aurora, Bolt or Cruiser"
@@ -136,6 +150,27 @@ def build_demo_agent() -> sdk.Agent:
     agent.create_canned_response(
         template="Thank you for visiting Carmen Motors, {{std.customer.name}}. Drive safely!",
         signals=["goodbye", "bye"],
+    )
+    # What the agent says without a language model: one approved text per guideline and step.
+    for template in (
+        "Which model are you interested in? Then I can give you its price.",
+        "Financing is available from 3.9% APR.",
+        "I'm sorry about that. Would you like me to connect you with a manager?",
+        "We are open Monday to Saturday from {{monday_to_saturday}}; on Sundays we are closed.",
+        "A colleague will join the conversation shortly.",
+        "Which model would you like to drive: Aurora, Bolt or Cruiser?",
+        "Which day suits you for the test drive?",
+        "Your test drive is booked. Please bring your driving licence.",
+        "Please bring a valid driving licence.",
+    ):
+        agent.create_canned_response(template=template)
+    # The engine says a template tagged "no_match" when nothing else fits.
+    if not Tag.objects.filter(pk=NO_MATCH_TAG).exists():
+        services.tag_create(name=NO_MATCH_TAG, tag_id=NO_MATCH_TAG)
+    agent.create_canned_response(
+        template="Sorry, I can only help with our cars, test drives and financing. Could you say "
+        "that another way?",
+        tags=[NO_MATCH_TAG],
     )
 
     agent.create_capability(

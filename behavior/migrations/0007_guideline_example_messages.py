@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('behavior', '0005_agent_zero_llm'),
+        ('behavior', '0006_guideline_embedding_model'),
     ]
 
     operations = [

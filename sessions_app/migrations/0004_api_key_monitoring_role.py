@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessions_app', '0002_operator_handoff_and_api_keys'),
+        ('sessions_app', '0003_turn_lease_and_handover'),
     ]
 
     operations = [
