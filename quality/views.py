@@ -7,7 +7,9 @@ POST /quality/suite-runs         a suite document (the file format, as JSON): ru
 
 from typing import Any
 
-from rest_framework import exceptions, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,6 +23,57 @@ from sessions_app.permissions import Operation
 # A suite posted to the API runs inside the request; larger ones belong in stored tests, which
 # run on a worker.
 MAX_TESTS_PER_REQUEST = 50
+
+
+# What the API reads and answers, for the OpenAPI document (the views validate by hand).
+
+
+class TestRunStartSerializer(serializers.Serializer):
+    __test__ = False
+    agent_id = serializers.CharField(help_text="The agent whose stored tests run.")
+    revision_id = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True,
+        help_text="Run against this revision of the agent's behaviour (default: the current one).",
+    )
+
+
+class TestRunSerializer(serializers.Serializer):
+    __test__ = False
+    id = serializers.CharField()
+    agent_id = serializers.CharField()
+    status = serializers.ChoiceField(TestRun.Status.choices)
+    revision_id = serializers.IntegerField(allow_null=True)
+    is_older_version = serializers.BooleanField()
+    snapshot_version = serializers.CharField()
+    total = serializers.IntegerField(min_value=0)
+    completed = serializers.IntegerField(min_value=0)
+    passed = serializers.IntegerField(min_value=0)
+    failed = serializers.IntegerField(min_value=0)
+    errors = serializers.IntegerField(min_value=0)
+    error = serializers.CharField()
+    results = serializers.ListField(child=serializers.DictField(), help_text="One per test.")
+    creation_utc = serializers.DateTimeField()
+    finished_utc = serializers.DateTimeField(allow_null=True)
+
+
+class SuiteDocumentSerializer(serializers.Serializer):
+    """The behaviour-test file format, as JSON (see the quality README)."""
+
+    name = serializers.CharField(required=False)
+    agent = serializers.CharField(required=False, help_text="An existing agent's id; or:")
+    behavior = serializers.DictField(
+        required=False, help_text="The behaviour inline, as an export document."
+    )
+    customer = serializers.DictField(required=False, help_text="{name, tags, variables}")
+    tests = serializers.ListField(child=serializers.DictField(), min_length=1)
+
+
+class SuiteResultSerializer(serializers.Serializer):
+    suite = serializers.CharField()
+    snapshot_version = serializers.CharField()
+    error = serializers.CharField()
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="By status.")
+    tests = serializers.ListField(child=serializers.DictField(), help_text="One per test.")
 
 
 def test_run_payload(run: TestRun) -> dict[str, Any]:
@@ -50,6 +103,10 @@ class TestRunViewSet(viewsets.ViewSet):
         "retrieve": Operation.READ_EVALUATION,
     }
 
+    @extend_schema(
+        tags=["quality"], operation_id="create_test_run", request=TestRunStartSerializer,
+        responses={202: TestRunSerializer},
+    )
     def create(self, request: Request) -> Response:
         agent_id = request.data.get("agent_id") if isinstance(request.data, dict) else None
         if not isinstance(agent_id, str) or not agent_id:
@@ -64,6 +121,11 @@ class TestRunViewSet(viewsets.ViewSet):
         )
         return Response(test_run_payload(run), status=status.HTTP_202_ACCEPTED)
 
+    @extend_schema(
+        tags=["quality"], operation_id="read_test_run",
+        parameters=[OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH)],
+        responses={200: TestRunSerializer},
+    )
     def retrieve(self, request: Request, pk: str) -> Response:
         run = TestRun.objects.filter(pk=pk).first()
         if run is None:
@@ -74,6 +136,14 @@ class TestRunViewSet(viewsets.ViewSet):
 class SuiteRunViewSet(viewsets.ViewSet):
     operations = {"create": Operation.CREATE_EVALUATION}
 
+    @extend_schema(
+        tags=["quality"], operation_id="run_suite", request=SuiteDocumentSerializer,
+        parameters=[OpenApiParameter(
+            "k", OpenApiTypes.STR,
+            description="Only tests whose name contains this (case-insensitive); `not x` excludes.",
+        )],
+        responses={200: SuiteResultSerializer},
+    )
     def create(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise exceptions.ValidationError(["Expected a suite document (a JSON object)."])

@@ -31,6 +31,9 @@ class MetadataUpdateSerializer(serializers.Serializer):
     set = serializers.DictField(required=False)
     unset = serializers.ListField(child=serializers.CharField(), required=False)
 
+    class Meta:
+        ref_name = "SessionMetadataUpdate"  # the OpenAPI name; behavior has its own
+
 
 class TagsUpdateSerializer(serializers.Serializer):
     add = serializers.ListField(child=serializers.CharField(max_length=32), required=False)
@@ -96,14 +99,6 @@ class SessionSerializer(serializers.ModelSerializer):
 class LabelsUpdateSerializer(serializers.Serializer):
     upsert = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
     remove = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
-
-
-class MetadataUpdateSerializer(serializers.Serializer):
-    set = serializers.DictField(required=False)
-    unset = serializers.ListField(child=serializers.CharField(), required=False)
-
-    class Meta:
-        ref_name = "SessionMetadataUpdate"  # the OpenAPI name; behavior has its own
 
 
 class SessionUpdateSerializer(serializers.Serializer):
