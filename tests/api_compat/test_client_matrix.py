@@ -308,7 +308,11 @@ def test_sessions_and_events(client):
     client.sessions.update_event(session.id, reply.id, metadata={"set": {"rating": 5}})
     assert client.sessions.read_event(session.id, reply.id).metadata == {"rating": 5}
 
-    # The agent speaks now, following a guideline once.
+    # The agent speaks now, following a guideline once. The local provider says only approved
+    # text, so the words for that instruction are registered as the agent's canned response.
+    client.canned_responses.create(
+        value="Our showroom closes at six today.", fields=[], tags=["agent:otto-carmen"]
+    )
     trigger = client.sessions.create_event(
         session.id,
         kind="message",

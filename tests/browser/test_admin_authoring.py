@@ -35,6 +35,14 @@ def test_a_guideline_added_from_the_agents_page_shapes_the_next_reply(page, prod
     expect(page.locator(".messagelist .success")).to_be_visible()
     expect(page.locator("#result_list")).to_contain_text("Agent: Otto Carmen")
     assert "agent:otto-carmen" not in page.locator("#result_list").inner_text()
+    # Without a language model the agent says only approved text: the editor writes the words.
+    page.goto(product.url + "/admin/behavior/cannedresponse/add/?tags=agent:otto-carmen")
+    page.fill(
+        "#id_value",
+        "Yes! Our new Volta EV range has just arrived. Would you like to book a test drive?",
+    )
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist .success")).to_be_visible()
 
     page.goto(product.url + "/")
     page.fill("#message-input", "Do you sell electric cars?")

@@ -72,7 +72,8 @@ async def test_the_local_provider_records_what_its_reply_did() -> None:
 
 
 async def test_a_customer_dependent_action_stays_active_until_the_customer_answers() -> None:
-    from tests.engine.bank import bank_snapshot
+    from engine.types import CannedResponse
+    from tests.engine.bank import CANNED, bank_snapshot
 
     order_number = make_guideline(
         "g_order",
@@ -81,7 +82,16 @@ async def test_a_customer_dependent_action_stays_active_until_the_customer_answe
         is_customer_dependent=True,
     )
     session = Session(
-        Engine(nlp=LocalNLPService()), bank_snapshot(guidelines=(order_number,), journeys=())
+        Engine(nlp=LocalNLPService()),
+        bank_snapshot(
+            guidelines=(order_number,),
+            journeys=(),
+            # The local provider says only approved text: the question, as the author wrote it.
+            canned_responses=(
+                *CANNED,
+                CannedResponse("c_order", "Could you tell me your order number, please?"),
+            ),
+        ),
     )
 
     def matched() -> list[str]:

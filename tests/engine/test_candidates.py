@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bench.scenario import Scenario, build_snapshot
+from engine import candidates
 from engine.candidates import (
     CANDIDATE_TOKEN_BUDGET,
     Narrowing,
@@ -86,6 +87,10 @@ async def test_stored_vectors_of_the_same_model_are_not_embedded_again(
 
     other_model = replace(snapshot, embedding_model="another-model", version="other-model-test")
     embedder.embedded.clear()
+    # Earlier tests in this process may have embedded these conditions already (that process
+    # cache is keyed by the embedder's own model, so reusing it is right); start without it.
+    candidates._VECTOR_CACHE.clear()
+    candidates._MATRIX_CACHE.clear()
     await rank_conditions(embedder, other_model, ["What is my balance?"], {})
     assert {g.condition for g in snapshot.guidelines} <= set(embedder.embedded)
 

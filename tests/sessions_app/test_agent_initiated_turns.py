@@ -8,6 +8,8 @@ carries a trace id, and the agent's reply shares the trace of the message that c
 
 import pytest
 
+from behavior.models import agent_tag_id
+from behavior.services import canned_response_create
 from sessions_app.engine_adapter import TurnEventSink
 from sessions_app.models import Event, Session, Turn
 from sessions_app.services import turn_claim
@@ -64,6 +66,10 @@ def test_an_ai_agent_message_event_makes_the_agent_follow_the_given_guideline_on
     api_client, otto, django_capture_on_commit_callbacks
 ):
     session = make_session(agent=otto)
+    # The local provider says only approved text: the words for the instruction are a template.
+    canned_response_create(
+        value="Our showroom closes at six today.", tag_ids=[agent_tag_id(otto.id)]
+    )
     action = "tell the customer that the showroom closes at six today"
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api_client.post(

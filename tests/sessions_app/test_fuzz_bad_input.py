@@ -293,7 +293,7 @@ def test_every_read_route_answers_odd_query_strings_without_a_5xx(world, client)
 
 
 @pytest.mark.parametrize(
-    "path", ["/agents/", "/evaluations", "/sessions/nope/events/nope/more", "/nothing-here"]
+    "path", ["/agents/", "/evaluation", "/sessions/nope/events/nope/more", "/nothing-here"]
 )
 def test_unknown_api_paths_answer_json_404(client, path):
     response = client.get(path)

@@ -121,7 +121,13 @@ def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[Live
     log_dir = Path(tempfile.mkdtemp(prefix="parlant-stack-"))
     environment = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST")}
     environment.pop("DJANGO_SETTINGS_MODULE", None)
-    environment.update({"DEBUG": "1", "PYTHONUNBUFFERED": "1", **(extra_environment or {})})
+    environment.update({
+        "DEBUG": "1",
+        "PYTHONUNBUFFERED": "1",
+        # Tests add agents of their own to the shared stack; customers at / talk to the demo.
+        "PARLANT_CHAT_AGENT_ID": "otto-carmen",
+        **(extra_environment or {}),
+    })
     database_url = environment.get("DATABASE_URL", "")
     database_name = None
     if database_url:

@@ -39,7 +39,9 @@ def best_template(payload: Mapping[str, Any]) -> Mapping[str, Any] | None:
         to_message = max(_similarity(text, message) for text in texts) if message else 0.0
         if actions:
             to_action = max(_similarity(text, action) for text in texts for action in actions)
-            score = (to_action + to_message) / 2
+            # The agent may speak first (a greeting, a turn an app asked for): with no customer
+            # message to answer, saying what the action asks is all that counts.
+            score = (to_action + to_message) / 2 if message else to_action
         else:
             signals = template.get("signals", ())
             score = max((_similarity(s, message) for s in signals if message), default=0.0)

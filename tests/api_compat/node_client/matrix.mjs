@@ -159,6 +159,8 @@ assert.equal(reply.traceId, message.traceId);
 assert.equal((await client.sessions.readEvent(session.id, reply.id)).id, reply.id);
 await client.sessions.updateEvent(session.id, reply.id, { metadata: { set: { rating: 5 } } });
 assert.deepEqual((await client.sessions.readEvent(session.id, reply.id)).metadata, { rating: 5 });
+// The local provider says only approved text: the words for the instruction are the agent's canned response.
+await client.cannedResponses.create({ value: "Our showroom closes at six today.", fields: [], tags: ["agent:otto-carmen"] });
 const trigger = await client.sessions.createEvent(session.id, { kind: "message", source: "ai_agent", guidelines: [{ action: "say that the showroom closes at six" }] });
 // Until the turn's "ready": then it is over, and a cancellation has nothing to cancel.
 const spoken = await eventsUntil(session.id, (e) => e.kind === "status" && e.data.status === "ready" && e.traceId === trigger.traceId, trigger.offset + 1);
