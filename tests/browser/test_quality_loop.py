@@ -23,9 +23,8 @@ def run_tests(page, product) -> None:
 
 def test_an_editor_saves_a_turn_as_a_test_breaks_it_and_restores_it(page, product):
     log_in_as_admin(page, product)
-    page.goto(product.url + "/")
-    page.select_option("#agent-select", label="Otto Carmen")
-    page.click("#start-button")
+    page.goto(product.url + "/")  # the customer's chat page talks to Otto Carmen
+    expect(page.locator("h1")).to_have_text("Otto Carmen")
     page.fill("#message-input", "Hello there, good to be here!")
     page.press("#message-input", "Enter")
     expect(page.locator(".message.ai_agent .body")).to_contain_text("drink", timeout=30_000)
@@ -48,7 +47,9 @@ def test_an_editor_saves_a_turn_as_a_test_breaks_it_and_restores_it(page, produc
     page.goto(product.url + "/admin/behavior/guideline/?agent=otto-carmen&q=greets+you")
     page.get_by_role("link", name=re.compile("the customer greets you")).first.click()
     guideline_path = page.url.removeprefix(product.url).split("?")[0]
+    # Guidelines match by meaning of their condition and examples: change both.
     page.fill("#id_condition", "the customer asks about trucks")
+    page.fill("#id_examples", "do you sell pickup trucks?")
     page.click("input[name=_save]")
     expect(page.locator(".messagelist .success")).to_be_visible()
 
@@ -66,6 +67,7 @@ def test_an_editor_saves_a_turn_as_a_test_breaks_it_and_restores_it(page, produc
     page.locator("#change-history button", has_text="Restore").first.click()
     expect(page.locator(".messagelist li").first).to_contain_text("Restored")
     expect(page.locator("#id_condition")).to_have_value("the customer greets you")
+    expect(page.locator("#id_examples")).to_have_value(re.compile("hello"))
 
     run_tests(page, product)
     expect(page.locator(f'.result[data-test="{test_name}"] h3')).to_contain_text("PASSED")

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from behavior.management.commands.seed_demo import DEMO_AGENT_ID
-from behavior.models import Guideline
+from behavior.models import Guideline, JourneyState
 from quality.models import BehaviorTest, ModelPrice, TestRun, TurnFacts
 from quality.tasks import run_behavior_tests
 from sessions_app.models import Session, Turn
@@ -113,7 +113,9 @@ def test_run_tests_in_the_background_and_read_failures_with_links(
         name="financing",
         definition={"message": "Do you offer financing?", "expect": {"reply_contains": ["3.9%"]}},
     )
+    # Guidelines match by meaning of their condition and examples: change both.
     rule.condition = "the customer asks about trucks"
+    rule.examples = ["do you sell pickup trucks?"]
     rule.save()
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
@@ -164,6 +166,7 @@ def test_the_test_chat_replies_with_its_explanation_and_saves_a_test(demo, admin
     ).json()
     assert "Aurora" in data["reply"][0]
     assert data["explanation"]["journeys"][0]["journey"] == "Schedule a test drive"
+    journey_id = data["explanation"]["journeys"][0]["journey_id"]
     assert any(link["label"] == "journey Schedule a test drive" for link in data["links"])
     follow_up = admin_client.post(
         reply_url,
@@ -176,7 +179,12 @@ def test_the_test_chat_replies_with_its_explanation_and_saves_a_test(demo, admin
         ),
         content_type="application/json",
     ).json()
-    assert "day" in follow_up["reply"][0].lower()
+    # One chat step per turn: with the model known, the journey moves on to asking for the day.
+    ask_day = JourneyState.objects.get(action="ask which day suits them")
+    assert follow_up["state"]["journey_paths"][journey_id][-1] == ask_day.id
+    assert follow_up["explanation"]["journeys"][0]["to"] == ask_day.id
+    assert follow_up["reply"]
+    assert "Aurora" not in follow_up["reply"][0]  # the model question is not asked again
     saved = admin_client.post(
         reverse("admin:quality_agentworkbench_chat_save", args=[DEMO_AGENT_ID]),
         json.dumps(
@@ -190,7 +198,6 @@ def test_the_test_chat_replies_with_its_explanation_and_saves_a_test(demo, admin
     )
     assert saved.status_code == 201
     test = BehaviorTest.objects.get(pk=saved.json()["id"])
-    journey_id = data["explanation"]["journeys"][0]["journey_id"]
     assert test.definition["journey_state"] == {
         "journey": journey_id,
         "state": data["state"]["journey_paths"][journey_id][-1],

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 from behavior import history
 from behavior.management.commands.seed_demo import DEMO_AGENT_ID
-from behavior.models import Agent, Guideline
+from behavior.models import Agent, CannedResponse, Guideline
 from behavior.transfer import behavior_export
 from quality.runner import run_suite
 from quality.suite import load_suite_text
@@ -83,8 +83,12 @@ def test_inline_behaviour_runs_in_a_throwaway_agent_and_leaves_no_trace(demo):
         g for g in document["guidelines"] if g["condition"] == "the customer greets you"
     )
     greeting["action"] = "offer a cup of coffee"
+    # Without a language model the agent says only approved text: the greeting's text changes too.
+    welcome = next(c for c in document["canned_responses"] if "refreshing drink" in c["value"])
+    welcome["value"] = welcome["value"].replace("a refreshing drink", "a cup of coffee")
     guidelines_before = list(Guideline.objects.values_list("id", "action").order_by("id"))
     agents_before = list(Agent.objects.values_list("id", flat=True))
+    canned_before = list(CannedResponse.objects.values_list("id", "value").order_by("id"))
     suite = load_suite_text(
         json.dumps(
             {
@@ -106,12 +110,14 @@ def test_inline_behaviour_runs_in_a_throwaway_agent_and_leaves_no_trace(demo):
         source="inline.json",
     )
     result = run_suite(suite)
+    assert not result.error, result.error
     by_name = {r.name: r for r in result.results}
     assert by_name["coffee"].status == "passed", by_name["coffee"].as_dict()
     assert by_name["ended"].status == "failed"
     assert by_name["ended"].failures[0].actual == "not active"
     assert list(Guideline.objects.values_list("id", "action").order_by("id")) == guidelines_before
     assert list(Agent.objects.values_list("id", flat=True)) == agents_before
+    assert list(CannedResponse.objects.values_list("id", "value").order_by("id")) == canned_before
 
 
 def test_an_unknown_reference_is_an_error_naming_it(demo):
@@ -133,7 +139,9 @@ def test_a_run_on_an_older_version_uses_the_behaviour_of_then(demo):
         reversion.add_to_revision(greeting)
     before_change = current_revision_id()
     with history.revision("greeting changed"):
+        # Guidelines match by meaning of their condition and examples: change both.
         greeting.condition = "the customer asks about trucks"
+        greeting.examples = ["do you sell pickup trucks?"]
         greeting.save()
     suite = load_suite_text(
         f"agent: {DEMO_AGENT_ID}\ntests: [{{name: t, message: Hello there!, expect: "
