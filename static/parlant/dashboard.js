@@ -410,6 +410,7 @@
       submit.preventDefault();
       const message = replyInput.value;
       if (!message.trim()) return;
+      lastTypingSent = 0;  // a sent reply ends the burst: the next keystroke is news again
       const source = (submit.submitter && submit.submitter.value) ||
         (replyForm.dataset.mode === "note" ? "note" : "human_agent");
       replyInput.value = "";

@@ -349,6 +349,7 @@
     submit.preventDefault();
     const message = input.value;
     if (!message.trim()) return;
+    lastTypingSent = 0;  // a sent message ends the burst: the next keystroke is news again
     input.value = "";
     try {
       if (!state.sessionId) await createSession();
