@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from behavior.models import Agent
+from parlant_site.input_guard import INTEGER_COLUMN_MAX
 from quality import services
 from quality.models import TestRun
 from quality.runner import run_suite
@@ -32,7 +33,7 @@ class TestRunStartSerializer(serializers.Serializer):
     __test__ = False
     agent_id = serializers.CharField(help_text="The agent whose stored tests run.")
     revision_id = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True,
+        min_value=1, max_value=INTEGER_COLUMN_MAX, required=False, allow_null=True,
         help_text="Run against this revision of the agent's behaviour (default: the current one).",
     )
 
@@ -108,12 +109,10 @@ class TestRunViewSet(viewsets.ViewSet):
         responses={202: TestRunSerializer},
     )
     def create(self, request: Request) -> Response:
-        agent_id = request.data.get("agent_id") if isinstance(request.data, dict) else None
-        if not isinstance(agent_id, str) or not agent_id:
-            raise exceptions.ValidationError({"agent_id": ["This field is required."]})
-        revision_id = request.data.get("revision_id")
-        if revision_id is not None and (not isinstance(revision_id, int) or revision_id < 1):
-            raise exceptions.ValidationError({"revision_id": ["Expected a positive integer."]})
+        incoming = TestRunStartSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        agent_id = incoming.validated_data["agent_id"]
+        revision_id = incoming.validated_data.get("revision_id")
         if not Agent.objects.filter(pk=agent_id).exists():
             raise exceptions.NotFound(f"Agent {agent_id} does not exist.")
         run = services.behavior_test_run_start(
