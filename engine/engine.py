@@ -944,7 +944,16 @@ class _Turn:
         return [*self.history_tool_results, *current]
 
     def _instructions(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-        """(instructions, principles): matched actions most important first; LOW ones apart."""
+        """(instructions, principles): matched actions most important first; LOW ones apart.
+
+        A turn an app asked for with given guidelines (Parlant's utterance request) says what was
+        requested and nothing else: the customer's last message was answered already."""
+        if self.requested_ids:
+            requested = [self.guidelines[gid] for gid in self.requested_ids]
+            return [
+                {"condition": g.condition, "action": g.action, "id": g.id, "tools": []}
+                for g in requested
+            ], []
         matched = [self.guidelines[gid] for gid in self.matched_ids]
         if self.resolution:
             matched += self.resolution.transient_guidelines
