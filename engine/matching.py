@@ -25,7 +25,6 @@ from engine.types import (
     Criticality,
     EventKind,
     EventSource,
-    Guideline,
     SessionEvent,
 )
 
@@ -64,13 +63,6 @@ MATCH_THRESHOLDS: Mapping[Criticality, float] = {
     Criticality.MEDIUM: 0.52,
     Criticality.LOW: 0.65,
 }
-
-
-# The LLM sees at most this many guideline candidates. At 20 guidelines that is most of them;
-# at 260 it is the same number, which is what keeps prompt size flat as behaviour grows.
-MAX_LLM_CANDIDATES = 14
-# Below this combined score a condition shares nothing with the conversation worth judging.
-LLM_CANDIDATE_FLOOR = 0.2
 
 
 @dataclass(frozen=True)
@@ -421,38 +413,3 @@ def _evidence(coverage: float, mass: float) -> float:
 def condition_embedding(text: str) -> tuple[float, ...]:
     """The vector to store in Guideline.condition_embedding when a guideline is saved."""
     return hashed_embedding(text)
-
-
-def select_llm_candidates(
-    guidelines: Sequence[Guideline],
-    scores: Mapping[str, ConditionScore],
-    *,
-    always_include: Iterable[str] = (),
-    limit: int = MAX_LLM_CANDIDATES,
-) -> list[Guideline]:
-    """Pick the guidelines the judging call will see, best first, without any model call.
-
-    Included: anything sharing a feature with the latest customer message (that is where new
-    conditions come from), then the best-scoring rest above a floor, up to `limit`; plus
-    `always_include` (continuous guidelines, ones matched last turn, HIGH criticality near the
-    floor) even beyond the limit, since dropping them silently would change behaviour.
-    """
-    forced = set(always_include)
-    ranked = sorted(
-        guidelines,
-        key=lambda g: (
-            -(scores[g.id].latest_score > 0),
-            -(scores[g.id].score + (0.1 if g.criticality == Criticality.HIGH else 0.0)),
-            g.id,
-        ),
-    )
-    chosen: list[Guideline] = []
-    for guideline in ranked:
-        score = scores[guideline.id]
-        if (
-            guideline.id in forced
-            or len([g for g in chosen if g.id not in forced]) < limit
-            and (score.latest_score > 0 or score.score >= LLM_CANDIDATE_FLOOR)
-        ):
-            chosen.append(guideline)
-    return chosen
