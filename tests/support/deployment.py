@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.live_stack import ROOT, _admin_connection, _postgres_database, free_port
+from tests.support.live_stack import ROOT, free_port, provision_database
 
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
 
@@ -159,14 +159,7 @@ def deployment(extra_environment: dict[str, str] | None = None) -> Iterator[Depl
         "WORKER_CONCURRENCY": "2",
         **(extra_environment or {}),
     })
-    database_url = environment.get("DATABASE_URL", "")
-    database_name = None
-    if database_url:
-        database_name, environment["DATABASE_URL"] = _postgres_database(database_url)
-        with _admin_connection(database_url) as connection:
-            connection.execute(f'CREATE DATABASE "{database_name}"')
-    else:
-        environment["SQLITE_PATH"] = str(log_dir / "db.sqlite3")
+    drop_database = provision_database(environment, log_dir)
     stack = Deployment(
         url=f"http://127.0.0.1:{port}", port=port, environment=environment, log_dir=log_dir,
         redis=redis,
@@ -180,6 +173,4 @@ def deployment(extra_environment: dict[str, str] | None = None) -> Iterator[Depl
             process.kill()
             process.wait(timeout=10)
         redis.stop()
-        if database_name:
-            with _admin_connection(database_url) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        drop_database()

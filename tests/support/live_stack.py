@@ -15,7 +15,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +98,24 @@ def _admin_connection(base_url: str):
     return psycopg.connect(admin_url, autocommit=True)
 
 
+def provision_database(environment: dict[str, str], log_dir: Path) -> Callable[[], None]:
+    """Point `environment` at a database of the stack's own (a fresh PostgreSQL database when
+    DATABASE_URL is set, else a SQLite file in `log_dir`); returns how to drop it afterwards."""
+    database_url = environment.get("DATABASE_URL", "")
+    if not database_url:
+        environment["SQLITE_PATH"] = str(log_dir / "db.sqlite3")
+        return lambda: None
+    database_name, environment["DATABASE_URL"] = _postgres_database(database_url)
+    with _admin_connection(database_url) as connection:
+        connection.execute(f'CREATE DATABASE "{database_name}"')
+
+    def drop() -> None:
+        with _admin_connection(database_url) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+
+    return drop
+
+
 def _wait_until_serving(url: str, process: subprocess.Popen, stack: LiveStack) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -128,14 +146,7 @@ def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[Live
         "PARLANT_CHAT_AGENT_ID": "otto-carmen",
         **(extra_environment or {}),
     })
-    database_url = environment.get("DATABASE_URL", "")
-    database_name = None
-    if database_url:
-        database_name, environment["DATABASE_URL"] = _postgres_database(database_url)
-        with _admin_connection(database_url) as connection:
-            connection.execute(f'CREATE DATABASE "{database_name}"')
-    else:
-        environment["SQLITE_PATH"] = str(log_dir / "db.sqlite3")
+    drop_database = provision_database(environment, log_dir)
     if environment.get("REDIS_URL"):
         # A private channel prefix keeps concurrent stacks from hearing each other's pushes.
         environment["CHANNELS_PREFIX"] = f"e2e{uuid.uuid4().hex[:8]}"
@@ -178,6 +189,4 @@ def live_stack(extra_environment: dict[str, str] | None = None) -> Iterator[Live
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-        if database_name:
-            with _admin_connection(database_url) as connection:
-                connection.execute(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        drop_database()
