@@ -268,6 +268,16 @@ class ScenarioModel:
                     "applies": bool(shared),
                 }
             )
+        return self._answer(prompt, verdicts, applying, latest)
+
+    def _answer(
+        self,
+        prompt: DecisionPrompt,
+        verdicts: list[dict[str, Any]],
+        applying: set[str],
+        latest: str,
+    ) -> dict[str, Any]:
+        """The decision: the verdicts, each journey walked, and the tool calls they enable."""
         journeys = []
         reached_tool_steps: set[str] = set()
         for journey in prompt.journeys:
@@ -373,18 +383,7 @@ class LabelledModel(ScenarioModel):
             for local_id, condition in prompt.guidelines
         ]
         applying = {local_id for local_id, condition in prompt.guidelines if condition in labelled}
-        journeys = []
-        reached_tool_steps: set[str] = set()
-        for journey in prompt.journeys:
-            taken, position = self._walk(journey, prompt.latest_message)
-            journeys.append({"id": journey.id, "transitions": taken, "exit": False})
-            if position in journey.tool_steps:
-                reached_tool_steps.add(f"{journey.id}:{position}")
-        return {
-            "guidelines": verdicts,
-            "journeys": journeys,
-            "tool_calls": self._tool_calls(prompt, applying | reached_tool_steps),
-        }
+        return self._answer(prompt, verdicts, applying, prompt.latest_message)
 
     def _tool_calls(self, prompt: DecisionPrompt, enabled_by: set[str]) -> list[dict[str, Any]]:
         labelled = self.turns.get(prompt.latest_message, {}).get("tool_arguments", {})
